@@ -1,0 +1,60 @@
+// Command firedrill proves an incident-response runbook works: it validates the runbook, runs its
+// failure scenarios as drills on a kind cluster, and reports when each was last tested.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes shared by every subcommand.
+const (
+	exitOK       = 0
+	exitFindings = 1 // the runbook or a drill is broken
+	exitBadInput = 2 // the user must fix an argument, a file or the machine
+)
+
+// subcommands is filled by each command's file, so commands stay independent of each other.
+var subcommands []func() *cobra.Command
+
+// exitError carries the exit code a subcommand wants; its message is printed on one line.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func badInput(format string, args ...any) error {
+	return &exitError{code: exitBadInput, err: fmt.Errorf(format, args...)}
+}
+
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "firedrill",
+		Short:         "Fire drills that prove an incident-response runbook works",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	for _, newCmd := range subcommands {
+		root.AddCommand(newCmd())
+	}
+	return root
+}
+
+func main() {
+	err := newRootCmd().Execute()
+	if err == nil {
+		os.Exit(exitOK)
+	}
+	fmt.Fprintln(os.Stderr, "firedrill:", err)
+	var exit *exitError
+	if errors.As(err, &exit) {
+		os.Exit(exit.code)
+	}
+	os.Exit(exitBadInput)
+}
