@@ -15,6 +15,8 @@ import (
 
 	"golang.org/x/mod/modfile"
 	"sigs.k8s.io/kind/pkg/build/nodeimage"
+
+	"github.com/firedrill-dev/firedrill/harness/internal/kindlog"
 )
 
 // Pinned tool versions; Kubernetes' own version comes from fixtures/images/kubernetes/go.mod.
@@ -74,7 +76,7 @@ func (b *builder) nodeImage(ctx context.Context, base string) (string, error) {
 		nodeimage.WithBaseImage(baseImage),
 		nodeimage.WithKubeParam(tarball),
 		nodeimage.WithBuildType("file"),
-		nodeimage.WithLogger(kindLogger{b.cfg.Log.V(1)}),
+		nodeimage.WithLogger(kindlog.Logger{Log: b.cfg.Log.V(1)}),
 	)
 	if err != nil {
 		return "", fmt.Errorf("kind build node-image: %w", err)

@@ -1,0 +1,58 @@
+# firedrill — fire drills that prove the AUREUS incident-response runbook works.
+# `make help` lists every target.
+
+SHELL := /bin/bash
+GO ?= go
+RUNBOOK ?= fixtures/runbooks/incident-response.md
+LEDGER ?= drills/ledger.jsonl
+SCENARIO ?=
+SEVERITY ?=
+ARTIFACTS ?= artifacts
+FIREDRILL := bin/firedrill
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## List the targets with what they do
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## Build the firedrill CLI into bin/
+	$(GO) build -o $(FIREDRILL) ./cmd/firedrill
+
+.PHONY: deps
+deps: ## Install what tests need from Debian when missing (root): PostgreSQL, Redis, debootstrap, jq, gcc
+	@bash hack/deps.sh
+
+.PHONY: test
+test: deps ## Unit and integration tests (real PostgreSQL and Redis on loopback), no Docker needed
+	$(GO) vet ./...
+	$(GO) test -count=1 ./...
+
+.PHONY: validate
+validate: build ## Review the runbook statically: findings with line numbers (RUNBOOK=...)
+	$(FIREDRILL) validate $(RUNBOOK)
+
+.PHONY: report
+report: build ## Compliance report: last tested, next due, overdue per scenario (LEDGER=...)
+	$(FIREDRILL) report --runbook $(RUNBOOK) --ledger $(LEDGER)
+
+.PHONY: verify
+verify: build ## Check the drill ledger's hash chain and every evidence pack it references
+	$(FIREDRILL) verify --ledger $(LEDGER)
+
+.PHONY: docker
+docker: ## Install and start Docker when missing, with the runc wrapper where the host needs it
+	@bash hack/docker-up.sh
+
+.PHONY: images
+images: docker build ## Build every image offline: kind node image and the AUREUS stack (cached)
+	$(FIREDRILL) images
+
+.PHONY: cluster-up
+cluster-up: images ## Create (or reuse) the kind cluster "firedrill" with the AUREUS stack rolled out
+	$(FIREDRILL) cluster up
+
+.PHONY: cluster-down
+cluster-down: build ## Delete the kind cluster "firedrill"
+	$(FIREDRILL) cluster down
