@@ -1,0 +1,397 @@
+package drill
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/go-logr/logr"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/firedrill-dev/firedrill/harness/cluster"
+	"github.com/firedrill-dev/firedrill/harness/runbook"
+)
+
+// Phases of the runbook's General Response Process, plus the drill's own bracket.
+const (
+	PhaseBaseline    = "baseline"
+	PhaseInject      = "inject"
+	PhaseDetect      = "detect"
+	PhaseAcknowledge = "acknowledge"
+	PhaseDiagnose    = "diagnose"
+	PhaseMitigate    = "mitigate"
+	PhaseRecover     = "recover"
+	PhaseEvidence    = "evidence"
+	PhaseCleanup     = "cleanup"
+)
+
+// ErrUnhealthyBaseline means the stack did not serve users before the drill: nothing was injected.
+var ErrUnhealthyBaseline = errors.New("stack is not healthy at baseline: no fault injected; fix the stack or run 'make cluster-up'")
+
+// Config is what one drill needs.
+type Config struct {
+	Cluster  *cluster.Cluster
+	Runbook  *runbook.Runbook
+	Scenario Scenario
+	// WorkDir holds the undo journal (journal/<id>.jsonl).
+	WorkDir string
+	// Commander is the drill's incident commander, named in the INCIDENT DETECTED message.
+	Commander string
+	// Approver approves options marked REQUIRES APPROVAL; without one they are skipped.
+	Approver *Approval
+	// AllowLastResort lets options marked LAST RESORT or data risk run.
+	AllowLastResort bool
+	Progress        Progress
+	Log             logr.Logger
+	// Now names the drill; tests may fix it.
+	Now func() time.Time
+}
+
+// OptionResult is what one mitigation option did.
+type OptionResult struct {
+	Letter    string        `json:"letter"`
+	Title     string        `json:"title"`
+	Line      int           `json:"line"`
+	Ran       bool          `json:"ran"`
+	Skipped   string        `json:"skipped,omitempty"`
+	Effect    string        `json:"effect,omitempty"`
+	Error     string        `json:"error,omitempty"`
+	Reverted  bool          `json:"reverted,omitempty"`
+	Recovered bool          `json:"recovered"`
+	Duration  time.Duration `json:"duration"`
+}
+
+// Result is the outcome of one drill.
+type Result struct {
+	ID             string                   `json:"id"`
+	Scenario       string                   `json:"scenario"`
+	Title          string                   `json:"title"`
+	Severity       string                   `json:"severity"`
+	SeveritySource string                   `json:"severitySource"`
+	Fault          string                   `json:"fault"`
+	Started        time.Time                `json:"started"`
+	Finished       time.Time                `json:"finished"`
+	InjectedAt     time.Time                `json:"injectedAt"`
+	DetectedAt     time.Time                `json:"detectedAt"`
+	RecoveredAt    time.Time                `json:"recoveredAt"`
+	ResponseTarget time.Duration            `json:"responseTarget"`
+	MitigationMax  time.Duration            `json:"mitigationWindowMax"`
+	TargetMet      bool                     `json:"targetMet"`
+	Phases         map[string]time.Duration `json:"phases"`
+	Symptoms       []string                 `json:"symptoms"`
+	Options        []OptionResult           `json:"options"`
+	Baseline       SteadyState              `json:"baseline"`
+	Recovery       SteadyState              `json:"recovery"`
+	Residue        []string                 `json:"residue"`
+	Escalation     []string                 `json:"escalation"`
+	Incident       string                   `json:"incidentMessage"`
+	Passed         bool                     `json:"passed"`
+	Failure        string                   `json:"failure,omitempty"`
+	Drill          *Drill                   `json:"-"`
+}
+
+// Run runs one drill start to end. Whatever happens — failure, timeout, cancellation — every
+// journaled fault and change is undone before Run returns, and Result.Residue says whether the
+// stack's spec is back at its baseline.
+func Run(ctx context.Context, cfg Config) (res Result, err error) {
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	model, ok := cfg.Runbook.ScenarioByName(cfg.Scenario.Name())
+	if !ok {
+		return res, fmt.Errorf("runbook %s has no scenario %q", cfg.Runbook.Path, cfg.Scenario.Name())
+	}
+	severity, ok := cfg.Runbook.SeverityByName(model.Severity)
+	if !ok {
+		return res, fmt.Errorf("scenario %q has severity %q, which the runbook's severity table does not define", model.Name, model.Severity)
+	}
+	start := now().UTC()
+	id := fmt.Sprintf("DRILL-%s-%s", start.Format("20060102T150405Z"), model.Name)
+	journal, err := OpenJournal(filepath.Join(cfg.WorkDir, "journal", id+".jsonl"))
+	if err != nil {
+		return res, err
+	}
+	d := &Drill{
+		ID: id, Cluster: cfg.Cluster, Namespace: "aureus", Runbook: cfg.Runbook, Scenario: model, Severity: severity,
+		Commander: cfg.Commander, Journal: journal, Log: cfg.Log, progress: cfg.Progress,
+	}
+	res = Result{
+		ID: id, Scenario: model.Name, Title: model.Title, Severity: severity.Name, SeveritySource: model.SeveritySource.String(),
+		Fault: cfg.Scenario.Fault().Describe(), Started: start, ResponseTarget: severity.ResponseTime,
+		Phases: map[string]time.Duration{}, Drill: d,
+	}
+	if w, ok := mitigationWindow(cfg.Runbook); ok {
+		res.MitigationMax = w
+	}
+	timed := func(phase string, f func() error) error {
+		d.enter(phase)
+		t := time.Now()
+		err := f()
+		res.Phases[phase] = time.Since(t)
+		return err
+	}
+
+	var baseline SpecSnapshot
+	if err := timed(PhaseBaseline, func() error {
+		s, err := d.CheckSteadyState(ctx)
+		if err != nil {
+			return err
+		}
+		res.Baseline = s
+		d.Note("steady state", s.String())
+		if !s.OK() {
+			return fmt.Errorf("%w (%s; %s)", ErrUnhealthyBaseline, s, strings.Join(s.Failures, "; "))
+		}
+		baseline, err = d.CaptureSpec(ctx)
+		return err
+	}); err != nil {
+		return finish(res, err)
+	}
+
+	// From here on the stack is changed: cleanup runs whatever happens, on a context that outlives
+	// cancellation (Ctrl-C) so the undo is not skipped.
+	defer func() {
+		cleanupCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
+		defer cancel()
+		cleanupErr := timed(PhaseCleanup, func() error { return d.cleanup(cleanupCtx, baseline, &res) })
+		if cleanupErr != nil {
+			err = errors.Join(err, cleanupErr)
+			res.Passed = false
+			res.Failure = strings.TrimSpace(res.Failure + "; cleanup: " + cleanupErr.Error())
+		}
+		res.Finished = time.Now().UTC()
+	}()
+
+	err = d.run(ctx, cfg, &res, timed)
+	return finish(res, err)
+}
+
+func finish(res Result, err error) (Result, error) {
+	res.Passed = err == nil
+	if err != nil {
+		res.Failure = err.Error()
+	}
+	res.Finished = time.Now().UTC()
+	return res, err
+}
+
+func (d *Drill) run(ctx context.Context, cfg Config, res *Result, timed func(string, func() error) error) error {
+	scenario := cfg.Scenario
+	if err := timed(PhaseInject, func() error {
+		d.InjectedAt = time.Now().UTC()
+		res.InjectedAt = d.InjectedAt
+		d.Note("injecting fault", scenario.Fault().Describe())
+		return scenario.Fault().Inject(ctx, d)
+	}); err != nil {
+		return fmt.Errorf("inject: %w", err)
+	}
+
+	// The whole incident must be over within the runbook's mitigation window.
+	deadline := res.MitigationMax
+	if deadline == 0 {
+		deadline = 30 * time.Minute
+	}
+	incidentCtx, cancel := context.WithDeadline(ctx, d.InjectedAt.Add(deadline))
+	defer cancel()
+
+	if err := timed(PhaseDetect, func() error {
+		for _, s := range scenario.Symptoms() {
+			seen, err := s.Observe(incidentCtx, d)
+			if err != nil {
+				return fmt.Errorf("symptom %q not observed: %w", s.Text, err)
+			}
+			res.Symptoms = append(res.Symptoms, s.Text+": "+seen)
+			d.Note("symptom observed", s.Text+": "+seen)
+		}
+		d.DetectedAt = time.Now().UTC()
+		res.DetectedAt = d.DetectedAt
+		return nil
+	}); err != nil {
+		return err
+	}
+
+	_ = timed(PhaseAcknowledge, func() error {
+		res.Incident = d.incidentMessage(scenario)
+		res.Escalation = escalation(d.Runbook, d.Scenario, d.Severity.Name)
+		d.Note("incident declared", res.Incident)
+		d.Note("paged per escalation matrix", strings.Join(res.Escalation, "; "))
+		return nil
+	})
+
+	if err := timed(PhaseMitigate, func() error { return d.mitigate(incidentCtx, cfg, res) }); err != nil {
+		return err
+	}
+
+	return timed(PhaseRecover, func() error {
+		s, err := d.WaitSteadyState(incidentCtx)
+		res.Recovery = s
+		if err != nil {
+			return fmt.Errorf("no recovery within the runbook's mitigation window (%s): %w", deadline, err)
+		}
+		d.RecoveredAt = time.Now().UTC()
+		res.RecoveredAt = d.RecoveredAt
+		res.TargetMet = d.RecoveredAt.Sub(d.InjectedAt) <= d.Severity.ResponseTime
+		d.Note("recovered", fmt.Sprintf("%s after injection (%s response time %s): %s",
+			d.RecoveredAt.Sub(d.InjectedAt).Round(time.Second), d.Severity.Name, d.Severity.ResponseTime, s))
+		return nil
+	})
+}
+
+// mitigate runs the options in the runbook's order until one restores service for good.
+// Temporary measures (options with Revert) are verified, then reverted, and the search goes on.
+func (d *Drill) mitigate(ctx context.Context, cfg Config, res *Result) error {
+	for _, opt := range cfg.Scenario.Options() {
+		model, ok := findOption(d.Scenario, opt.Letter)
+		if !ok {
+			return fmt.Errorf("scenario %q has a Go step for option %s, which the runbook does not have", d.Scenario.Name, opt.Letter)
+		}
+		r := OptionResult{Letter: opt.Letter, Title: model.Title, Line: model.Line}
+		d.mu.Lock()
+		d.option = opt.Letter
+		d.mu.Unlock()
+		switch {
+		case model.Markers.RequiresApproval && cfg.Approver == nil:
+			r.Skipped = "requires approval and the drill has no approver"
+		case (model.Markers.LastResort || model.Markers.DataRisk) && !cfg.AllowLastResort:
+			r.Skipped = "marked LAST RESORT / data risk; run with last resort allowed to drill it"
+		}
+		if r.Skipped != "" {
+			d.Note(fmt.Sprintf("option %s skipped", opt.Letter), r.Skipped)
+			res.Options = append(res.Options, r)
+			continue
+		}
+		if model.Markers.RequiresApproval {
+			a := *cfg.Approver
+			a.Option, a.Action, a.When = opt.Letter, model.Title, time.Now().UTC()
+			d.Approve(a)
+		}
+		d.Note(fmt.Sprintf("option %s", opt.Letter), model.Title)
+		t := time.Now()
+		err := opt.Do(ctx, d)
+		if err == nil {
+			r.Effect, err = opt.Verify(ctx, d)
+		}
+		r.Ran = true
+		if err != nil {
+			r.Error = err.Error()
+			r.Duration = time.Since(t)
+			res.Options = append(res.Options, r)
+			return fmt.Errorf("option %s (%s): %w", opt.Letter, model.Title, err)
+		}
+		d.Note(fmt.Sprintf("option %s effect verified", opt.Letter), r.Effect)
+		s, err := d.CheckSteadyState(ctx)
+		r.Recovered = err == nil && s.OK()
+		d.Note(fmt.Sprintf("after option %s", opt.Letter), s.String())
+		if opt.Revert != nil {
+			if err := opt.Revert(ctx, d); err != nil {
+				return fmt.Errorf("revert option %s: %w", opt.Letter, err)
+			}
+			r.Reverted = true
+		}
+		r.Duration = time.Since(t)
+		res.Options = append(res.Options, r)
+		if r.Recovered && opt.Revert == nil {
+			return nil
+		}
+	}
+	return nil
+}
+
+func findOption(s *runbook.Scenario, letter string) (runbook.Option, bool) {
+	for _, o := range s.Options {
+		if o.Letter == letter {
+			return o, true
+		}
+	}
+	return runbook.Option{}, false
+}
+
+// cleanup replays the undo journal, waits for the workloads to settle and compares the namespace
+// with its baseline snapshot; any difference is residue and fails the drill.
+func (d *Drill) cleanup(ctx context.Context, baseline SpecSnapshot, res *Result) error {
+	var errs []error
+	if err := d.Journal.Replay(ctx, d.Cluster); err != nil {
+		errs = append(errs, err)
+	}
+	for _, w := range []struct{ resource, name string }{{"deployments", "aureus-frontend"}, {"statefulsets", "aureus-postgres"}, {"deployments", "aureus-redis"}} {
+		gvr := schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: w.resource}
+		if err := d.Cluster.WaitRollout(ctx, gvr, d.Namespace, w.name); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if baseline != nil {
+		now, err := d.CaptureSpec(ctx)
+		if err != nil {
+			errs = append(errs, err)
+		} else {
+			res.Residue = baseline.Diff(now)
+			if len(res.Residue) > 0 {
+				errs = append(errs, fmt.Errorf("residue after cleanup: %s", strings.Join(res.Residue, ", ")))
+			}
+		}
+	}
+	if s, err := d.WaitSteadyState(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("after cleanup: %w", err))
+	} else {
+		d.Note("stack back at baseline", s.String())
+	}
+	return errors.Join(errs...)
+}
+
+// incidentMessage fills the runbook's INCIDENT DETECTED template.
+func (d *Drill) incidentMessage(s Scenario) string {
+	return strings.Join([]string{
+		"INCIDENT DETECTED",
+		"Severity: " + d.Severity.Name,
+		"Component: " + d.Scenario.Name,
+		"Impact: " + d.Scenario.Title + " (drill: " + s.Fault().Describe() + ")",
+		"Started: " + d.InjectedAt.Format(time.RFC3339),
+		"Incident Commander: @" + d.Commander,
+		"Status Page: n/a (fire drill " + d.ID + ")",
+	}, "\n")
+}
+
+// escalation returns whom the escalation matrix says to page for this scenario's severity,
+// preferring the row whose incident type shares a word with the scenario title.
+func escalation(rb *runbook.Runbook, s *runbook.Scenario, severity string) []string {
+	var best *runbook.EscalationRow
+	bestScore := -1
+	titleWords := strings.Fields(strings.ToLower(s.Title))
+	for i := range rb.Escalation {
+		row := &rb.Escalation[i]
+		if !slices.Contains(row.Severities, severity) {
+			continue
+		}
+		score := 0
+		for _, w := range strings.Fields(strings.ToLower(row.IncidentType)) {
+			if len(w) > 3 && slices.Contains(titleWords, w) {
+				score++
+			}
+		}
+		if score > bestScore {
+			best, bestScore = row, score
+		}
+	}
+	if best == nil {
+		return []string{"no escalation row for " + severity}
+	}
+	return []string{
+		best.IncidentType + " (runbook line " + fmt.Sprint(best.Line) + ")",
+		"primary: " + best.Primary, "secondary: " + best.Secondary, "executive: " + best.Executive,
+	}
+}
+
+// mitigationWindow is the upper bound of the process phase named "Mitigate".
+func mitigationWindow(rb *runbook.Runbook) (time.Duration, bool) {
+	for _, p := range rb.Process {
+		if strings.Contains(strings.ToLower(p.Name), "mitigat") && p.Window.Max > 0 {
+			return p.Window.Max, true
+		}
+	}
+	return 0, false
+}
