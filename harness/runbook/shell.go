@@ -115,6 +115,13 @@ func (w walker) command(node syntax.Command, cmd *Command) {
 			call.Args = append(call.Args, w.word(a))
 		}
 		cmd.Calls = append(cmd.Calls, call)
+	case *syntax.DeclClause: // export X=1, declare, local, readonly
+		call := Call{Line: w.lineOf(x.Pos())}
+		call.Args = append(call.Args, Word{Raw: x.Variant.Value, Lit: x.Variant.Value, Static: true, Line: w.lineOf(x.Variant.Pos())})
+		for _, a := range x.Args {
+			call.Args = append(call.Args, w.assign(a))
+		}
+		cmd.Calls = append(cmd.Calls, call)
 	case *syntax.BinaryCmd:
 		w.stmt(x.X, cmd)
 		left := len(cmd.Calls)
