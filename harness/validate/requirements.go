@@ -143,11 +143,11 @@ func (v *validator) checkRequirementItem(sc *runbook.Scenario, req runbook.Requi
 
 // change is something an option sets that a requirement may ask to revert.
 type change struct {
-	what   string // "POLICY_BYPASS_MODE=true on deployment/aureus-frontend"
-	name   string // "POLICY_BYPASS_MODE"
-	value  string
-	line   int
-	undo   string // the command that undoes it, without the variable: "kubectl set env deployment/x -n ns"
+	what  string // "POLICY_BYPASS_MODE=true on deployment/aureus-frontend"
+	name  string // "POLICY_BYPASS_MODE"
+	value string
+	line  int
+	undo  string // the command that undoes it, without the variable: "kubectl set env deployment/x -n ns"
 }
 
 // appliedChanges finds environment variables set with kubectl set env.
