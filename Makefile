@@ -56,3 +56,21 @@ cluster-up: images ## Create (or reuse) the kind cluster "firedrill" with the AU
 .PHONY: cluster-down
 cluster-down: build ## Delete the kind cluster "firedrill"
 	$(FIREDRILL) cluster down
+
+GINKGO := $(GO) run github.com/onsi/ginkgo/v2/ginkgo
+LABELS := drill$(if $(SCENARIO), && scenario:$(SCENARIO))$(if $(SEVERITY), && severity:$(SEVERITY))
+
+.PHONY: drill
+drill: cluster-up ## Run one drill on the kind cluster: make drill SCENARIO=policy
+	@test -n "$(SCENARIO)" || { echo "make drill: say which, e.g. make drill SCENARIO=policy (frontend, database, storage, policy, ratelimit)"; exit 2; }
+	$(MAKE) --no-print-directory run-drills
+
+.PHONY: drills
+drills: cluster-up ## Run every drill on one reused cluster (SEVERITY=P0 narrows them)
+	$(MAKE) --no-print-directory run-drills
+
+.PHONY: run-drills
+run-drills:
+	@mkdir -p $(ARTIFACTS)
+	FIREDRILL_REPO=$(CURDIR) $(GINKGO) -v --label-filter='$(LABELS)' --junit-report=junit.xml --json-report=report.json \
+		--output-dir=$(ARTIFACTS) --timeout=80m --fail-on-empty ./drills

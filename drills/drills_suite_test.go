@@ -1,0 +1,96 @@
+// Package drills runs the runbook's failure scenarios as fire drills on the kind cluster.
+// Run one with `make drill SCENARIO=policy`, all with `make drills`.
+package drills
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/firedrill-dev/firedrill/harness/cluster"
+	"github.com/firedrill-dev/firedrill/harness/drill"
+	"github.com/firedrill-dev/firedrill/harness/runbook"
+)
+
+// Settings from the environment, as the Makefile passes them.
+var (
+	repoRoot    = envOr("FIREDRILL_REPO", "..")
+	runbookPath = envOr("RUNBOOK", filepath.Join(repoRoot, "fixtures/runbooks/incident-response.md"))
+	workDir     = envOr("FIREDRILL_WORK_DIR", filepath.Join(repoRoot, ".work"))
+	commander   = envOr("DRILL_COMMANDER", "firedrill-ic")
+	approver    = envOr("DRILL_APPROVER", "firedrill-security")
+)
+
+// rb is loaded while the spec tree is built, so labels can carry each scenario's severity.
+var rb = mustLoadRunbook()
+
+var testCluster *cluster.Cluster
+
+func TestDrills(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "firedrill drills")
+}
+
+var _ = BeforeSuite(func() {
+	var err error
+	testCluster, err = cluster.Connect(cluster.Config{
+		Name:       envOr("FIREDRILL_CLUSTER", cluster.DefaultName),
+		Kubeconfig: filepath.Join(workDir, "kubeconfig"),
+		Log:        GinkgoLogr,
+	})
+	Expect(err).NotTo(HaveOccurred(), "the drill cluster must be up: run 'make cluster-up'")
+})
+
+func mustLoadRunbook() *runbook.Runbook {
+	r, err := runbook.Load(runbookPath, runbook.WithConfigFile(runbook.ConfigPathFor(runbookPath)))
+	if err != nil {
+		panic(fmt.Sprintf("load runbook %s: %v", runbookPath, err))
+	}
+	return r
+}
+
+// labelsFor gives a scenario's labels: drill, scenario:<name>, severity:<level>.
+func labelsFor(name string) Labels {
+	s, ok := rb.ScenarioByName(name)
+	if !ok {
+		panic(fmt.Sprintf("runbook %s has no scenario %q", runbookPath, name))
+	}
+	return Label("drill", "scenario:"+name, "severity:"+s.Severity)
+}
+
+// drillConfig is the configuration every drill shares.
+func drillConfig(s drill.Scenario) drill.Config {
+	start := time.Now()
+	return drill.Config{
+		Cluster:   testCluster,
+		Runbook:   rb,
+		Scenario:  s,
+		WorkDir:   workDir,
+		Commander: commander,
+		Approver: &drill.Approval{
+			Who:  commander + " + " + approver,
+			Role: "Incident Commander + Security Team",
+			Why:  "fire drill: exercising the runbook's approval path",
+		},
+		Progress: func(ev drill.Event) {
+			fmt.Fprintf(GinkgoWriter, "[T+%s] %-11s %s", ev.At.Sub(start).Round(time.Second), ev.Phase, ev.What)
+			if ev.Detail != "" {
+				fmt.Fprintf(GinkgoWriter, " — %s", ev.Detail)
+			}
+			fmt.Fprintln(GinkgoWriter)
+		},
+		Log: GinkgoLogr,
+	}
+}
+
+func envOr(key, fallback string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return fallback
+}
