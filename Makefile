@@ -74,3 +74,7 @@ run-drills:
 	@mkdir -p $(ARTIFACTS)
 	FIREDRILL_REPO=$(CURDIR) $(GINKGO) -v --label-filter='$(LABELS)' --junit-report=junit.xml --json-report=report.json \
 		--output-dir=$(ARTIFACTS) --timeout=80m --fail-on-empty ./drills
+
+.PHONY: e2e
+e2e: ## Everything CI runs on a cluster: images, cluster-up, cluster specs, drills, cluster-down
+	@bash hack/e2e.sh

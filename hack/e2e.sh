@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The cluster half of CI: Docker, images (cached), a fresh kind cluster with the stack, the
+# cluster specs and the drills; the cluster is deleted whatever happens.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+start=$(date +%s)
+stamp() { echo "e2e: $* (t+$(( $(date +%s) - start ))s)"; }
+stamp "docker"; make --no-print-directory docker
+stamp "images"; make --no-print-directory images
+trap 'stamp "cluster-down"; make --no-print-directory cluster-down || true' EXIT
+stamp "cluster-up"; make --no-print-directory cluster-up
+stamp "drills"; make --no-print-directory run-drills LABELS="${E2E_LABELS:-cluster || drill}"
+stamp "done"
