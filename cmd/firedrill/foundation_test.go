@@ -1,0 +1,275 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/firedrill-dev/firedrill/harness/ledger"
+)
+
+const seedRunbook = "../../fixtures/runbooks/incident-response.md"
+
+// run executes the CLI in-process and returns stdout, the one-line error main would print, and the
+// exit code main would use.
+func run(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	root := newRootCmd()
+	root.SetArgs(args)
+	root.SetOut(&out)
+	root.SetErr(&errOut)
+	err := root.ExecuteContext(context.Background())
+	if err == nil {
+		return out.String(), errOut.String(), exitOK
+	}
+	code = exitBadInput
+	var exit *exitError
+	if errors.As(err, &exit) {
+		code = exit.code
+	}
+	return out.String(), errOut.String() + "firedrill: " + err.Error(), code
+}
+
+// writeLedger appends one passing drill per scenario name and returns the path.
+func writeLedger(t *testing.T, scenarios ...string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "ledger.jsonl")
+	l, err := ledger.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	end := time.Date(2026, 10, 30, 10, 0, 0, 0, time.UTC)
+	for i, sc := range scenarios {
+		finished := end.AddDate(0, 0, -30*i)
+		_, err := l.Append(context.Background(), ledger.Record{
+			Scenario: sc, Severity: "P1", Kind: "fire-drill", StartedAt: finished.Add(-12 * time.Minute), FinishedAt: finished,
+			Result: ledger.Passed, ResponseTarget: ledger.Duration(15 * time.Minute), TargetMet: true,
+			RunbookDigest: "sha256:x", HarnessVersion: "test", Where: "host:test",
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return path
+}
+
+func TestValidateSeed(t *testing.T) {
+	t.Parallel()
+	out, stderr, code := run(t, "validate", seedRunbook)
+	if code != exitFindings {
+		t.Fatalf("exit %d, want 1; stderr %s", code, stderr)
+	}
+	if !strings.Contains(out, "incident-response.md:144: error [kubectl-args] scenario 2 (database), diagnosis:") {
+		t.Errorf("output lacks the kubectl exec -l finding at line 144:\n%s", out)
+	}
+	if strings.Contains(out, "incident-response.md:145:") {
+		t.Errorf("a finding names a continuation line instead of the command's first line:\n%s", out)
+	}
+	if !strings.HasSuffix(stderr, "firedrill: "+seedRunbook+": 15 error-level findings; fix them before trusting this runbook") {
+		t.Errorf("stderr = %q", stderr)
+	}
+
+	js, _, code := run(t, "validate", "--format", "json", seedRunbook)
+	var rep struct {
+		Errors   int
+		Findings []struct {
+			Level, Check, Command, Reason string
+			Line                          int
+		}
+	}
+	if err := json.Unmarshal([]byte(js), &rep); err != nil || code != exitFindings || rep.Errors != 15 {
+		t.Fatalf("json: %v, exit %d, %+v", err, code, rep.Errors)
+	}
+	for _, f := range rep.Findings {
+		if f.Line == 0 && f.Check != "schedule" || f.Reason == "" || f.Level == "" {
+			t.Errorf("finding without line or reason: %+v", f)
+		}
+	}
+}
+
+func TestValidateClean(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "clean.md")
+	md := "# R\n\n| Severity | Description | Response Time | Examples |\n|---|---|---|---|\n| P1 - High | Down | 15 minutes | x |\n\n" +
+		"### Scenario 1: Web Down\n**Severity:** P1\n\n**Mitigation:**\n```bash\n# Option A: Roll back\nkubectl rollout undo deployment/web -n shop\n```\n\n" +
+		"## Testing\n\n**Runbook Testing Schedule:**\n- P1 scenarios: Quarterly drills\n"
+	if err := os.WriteFile(path, []byte(md), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, code := run(t, "validate", path)
+	if code != exitOK || !strings.HasSuffix(out, "0 errors, 0 warnings, 0 infos\n") {
+		t.Fatalf("exit %d\n%s%s", code, out, stderr)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	corrupt := filepath.Join(dir, "corrupt.jsonl")
+	if err := os.WriteFile(corrupt, []byte("{not json}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"validate"}, 2, "validate needs one runbook: firedrill validate RUNBOOK.md"},
+		{[]string{"validate", "a.md", "b.md"}, 2, "validate needs one runbook: firedrill validate RUNBOOK.md"},
+		{[]string{"validate", "nope.md"}, 2, "runbook nope.md does not exist: give the path to a Markdown runbook"},
+		{[]string{"validate", dir}, 2, "runbook " + dir + " is a directory: give the path to a Markdown runbook file"},
+		{[]string{"validate", "../../fixtures/runbooks/testdata/not-a-runbook.md"}, 2,
+			`../../fixtures/runbooks/testdata/not-a-runbook.md: not a runbook: no "Scenario N: Title" heading found: give a runbook with "### Scenario N: Title" sections`},
+		{[]string{"validate", "../../fixtures/runbooks/testdata/bad-response-time.md"}, 2,
+			`../../fixtures/runbooks/testdata/bad-response-time.md:6: severity P1: response time "as soon as possible" is not a duration: write it like "5 minutes" or "1 hour"`},
+		{[]string{"validate", "--format", "xml", seedRunbook}, 2, `unknown format "xml": use text or json`},
+		{[]string{"validate", "--config", "nope.yaml", seedRunbook}, 2, "config nope.yaml does not exist: give a scenario config or leave --config out"},
+		{[]string{"report", "--runbook", seedRunbook, "--now", "26/11/2026"}, 2, `--now: "26/11/2026" is not a date: write it as 2026-11-26 or 2026-11-26T09:00:00Z`},
+		{[]string{"report", "--runbook", seedRunbook, "--format", "pdf"}, 2, `unknown format "pdf": use table, markdown, json, html`},
+		{[]string{"report", "--runbook", seedRunbook, "--fail-on", "late"}, 2, `--fail-on: unknown status "late": use ok, due, overdue, never-tested or unscheduled`},
+		{[]string{"report", "--runbook", seedRunbook, "--ledger", "nope.jsonl"}, 2, "no ledger at nope.jsonl: create an empty one (touch nope.jsonl) or give --ledger"},
+		{[]string{"report", "--runbook", seedRunbook, "--ledger", corrupt}, 1,
+			corrupt + ": record 1: not a valid record: invalid character 'n' looking for beginning of object key string; run firedrill verify --ledger " + corrupt},
+		{[]string{"verify", "--ledger", "nope.jsonl"}, 2, "no ledger at nope.jsonl: give its path with --ledger"},
+		{[]string{"verify", "extra"}, 2, `unknown command "extra" for "firedrill verify"`},
+	}
+	for _, tc := range cases {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			t.Parallel()
+			_, stderr, code := run(t, tc.args...)
+			if code != tc.code || stderr != "firedrill: "+tc.msg {
+				t.Fatalf("exit %d, stderr %q\nwant exit %d, %q", code, stderr, tc.code, "firedrill: "+tc.msg)
+			}
+			if strings.Count(stderr, "\n") != 0 {
+				t.Errorf("message is not one line: %q", stderr)
+			}
+		})
+	}
+}
+
+func TestReport(t *testing.T) {
+	t.Parallel()
+	empty := filepath.Join(t.TempDir(), "ledger.jsonl")
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, code := run(t, "report", "--runbook", seedRunbook, "--now", "2026-11-26", "--ledger", empty)
+	if code != exitOK || strings.Count(out, "never tested") != 6 { // five rows and the summary
+		t.Fatalf("exit %d, %s\n%s", code, stderr, out)
+	}
+	for _, sc := range []string{"frontend", "database", "storage", "policy", "ratelimit"} {
+		if !strings.Contains(out, "\n"+sc+" ") {
+			t.Errorf("report lacks %s:\n%s", sc, out)
+		}
+	}
+
+	// frontend passed 2026-10-30 (due 2026-11-30: within 7 days), database 2026-09-30 (due 2026-12-30: ok),
+	// storage 2026-08-31 (due 2026-11-30), policy 2026-08-01 (due 2026-11-01: overdue).
+	path := writeLedger(t, "frontend", "database", "storage", "policy")
+	out, _, code = run(t, "report", "--runbook", seedRunbook, "--now", "2026-11-26", "--ledger", path, "--format", "json")
+	var rep struct {
+		Scenarios []struct{ Scenario, Status, NextDue string }
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != exitOK {
+		t.Fatalf("json: %v, exit %d", err, code)
+	}
+	want := map[string]string{"frontend": "due", "database": "ok", "storage": "due", "policy": "overdue", "ratelimit": "never-tested"}
+	for _, r := range rep.Scenarios {
+		if want[r.Scenario] != r.Status {
+			t.Errorf("%s: %s, want %s", r.Scenario, r.Status, want[r.Scenario])
+		}
+	}
+	_, stderr, code = run(t, "report", "--runbook", seedRunbook, "--now", "2026-11-26", "--ledger", path, "--fail-on", "overdue")
+	if code != exitFindings || stderr != "firedrill: 1 scenarios fail --fail-on overdue: policy (overdue)" {
+		t.Errorf("fail-on: exit %d, %q", code, stderr)
+	}
+	html := filepath.Join(t.TempDir(), "report.html")
+	if _, _, code := run(t, "report", "--runbook", seedRunbook, "--now", "2026-11-26", "--ledger", path, "--format", "html", "-o", html); code != exitOK {
+		t.Fatalf("html exit %d", code)
+	}
+	if page, err := os.ReadFile(html); err != nil || !bytes.Contains(page, []byte("<!DOCTYPE html>")) {
+		t.Errorf("html report: %v", err)
+	}
+}
+
+func TestUpdateRunbook(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	src, err := os.ReadFile(seedRunbook)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := os.ReadFile("../../fixtures/runbooks/incident-response.severity.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rbPath := filepath.Join(dir, "incident-response.md")
+	if err := os.WriteFile(rbPath, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "incident-response.severity.yaml"), cfg, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	path := writeLedger(t, "frontend", "database")
+	_, stderr, code := run(t, "report", "--runbook", rbPath, "--now", "2026-11-26", "--ledger", path, "--update-runbook")
+	if code != exitOK || stderr != "updated "+rbPath+": Last Tested 2026-10-30, Next Test Due 2026-11-26\n" {
+		t.Fatalf("exit %d, %q", code, stderr)
+	}
+	got, _ := os.ReadFile(rbPath)
+	want := bytes.Replace(src, []byte("**Last Tested:** [DATE]  \n**Next Test Due:** [DATE]\n"),
+		[]byte("**Last Tested:** 2026-10-30  \n**Next Test Due:** 2026-11-26\n"), 1)
+	if bytes.Equal(want, src) || !bytes.Equal(got, want) {
+		t.Fatalf("the runbook changed beyond the two values:\n%s", got)
+	}
+	if info, _ := os.Stat(rbPath); info.Mode().Perm() != 0o644 {
+		t.Errorf("mode = %v", info.Mode())
+	}
+
+	if err := os.Chmod(rbPath, 0o444); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code = run(t, "report", "--runbook", rbPath, "--now", "2026-11-26", "--ledger", path, "--update-runbook")
+	if code != exitBadInput || !strings.HasSuffix(stderr, "firedrill: --update-runbook: "+rbPath+" is read-only: make it writable (chmod u+w) if it may be updated") {
+		t.Errorf("read-only runbook: exit %d, %q", code, stderr)
+	}
+	if after, _ := os.ReadFile(rbPath); !bytes.Equal(after, want) {
+		t.Error("a read-only runbook was rewritten")
+	}
+}
+
+// TestVerifyNamesTheEditedRecord: editing one byte of any record makes verify exit 1 naming it.
+func TestVerifyNamesTheEditedRecord(t *testing.T) {
+	t.Parallel()
+	path := writeLedger(t, "frontend", "database", "storage")
+	out, _, code := run(t, "verify", "--ledger", path)
+	if code != exitOK || !strings.Contains(out, ": 3 records, chain intact, head sha256:") {
+		t.Fatalf("exit %d, %q", code, out)
+	}
+	data, _ := os.ReadFile(path)
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	offset := 0
+	for rec := 1; rec <= 3; rec++ {
+		line := lines[rec-1]
+		edited := bytes.Clone(data)
+		i := offset + bytes.Index(line, []byte(`"result":"passed"`)) + len(`"result":"`)
+		edited[i] = 'P' // "passed" -> "Passed"
+		bad := filepath.Join(t.TempDir(), "ledger.jsonl")
+		if err := os.WriteFile(bad, edited, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, stderr, code := run(t, "verify", "--ledger", bad)
+		wantPrefix := "firedrill: ledger does not verify: " + bad + ": record " + string(rune('0'+rec)) + ": altered"
+		if code != exitFindings || !strings.HasPrefix(stderr, wantPrefix) {
+			t.Errorf("record %d: exit %d, %q", rec, code, stderr)
+		}
+		offset += len(line)
+	}
+}

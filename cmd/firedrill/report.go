@@ -1,0 +1,173 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/firedrill-dev/firedrill/harness/ledger"
+	"github.com/firedrill-dev/firedrill/harness/report"
+)
+
+func init() { subcommands = append(subcommands, newReportCmd) }
+
+func newReportCmd() *cobra.Command {
+	var (
+		runbookPath, config, ledgerPath, now, format, output, failOn string
+		updateRunbook                                                bool
+	)
+	cmd := &cobra.Command{
+		Use:   "report",
+		Short: "Say when each scenario was last drilled and when the next drill is due",
+		Long: `Compare the runbook's testing schedule with the drill ledger. Per scenario: severity (and where it
+came from), cadence, last passing drill, last result, next due date and status: ok, due (within 7
+days), overdue, never-tested or unscheduled. Dates are UTC; a due date adds the cadence to the last
+passing drill, and a month end moves to the last day of a shorter month (Jan 31 + 1 month = Feb 28).
+
+--update-runbook rewrites only the runbook's "Last Tested" and "Next Test Due" values.
+--fail-on overdue,never-tested exits 1 when any scenario has one of those statuses.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			at := time.Now().UTC()
+			if now != "" {
+				t, err := report.ParseNow(now)
+				if err != nil {
+					return badInput("--now: %v", err)
+				}
+				at = t
+			}
+			if !contains(report.Formats, format) {
+				return badInput("unknown format %q: use %s", format, strings.Join(report.Formats, ", "))
+			}
+			var gates []report.Status
+			if failOn != "" {
+				for _, s := range strings.Split(failOn, ",") {
+					st, err := report.ParseStatus(s)
+					if err != nil {
+						return badInput("--fail-on: %v", err)
+					}
+					gates = append(gates, st)
+				}
+			}
+			src, rb, err := loadRunbook(runbookPath, config)
+			if err != nil {
+				return err
+			}
+			records, err := ledger.ReadFile(ledgerPath)
+			switch {
+			case errors.Is(err, fs.ErrNotExist):
+				return badInput("no ledger at %s: create an empty one (touch %s) or give --ledger", ledgerPath, ledgerPath)
+			case errors.Is(err, ledger.ErrCorrupt):
+				return &exitError{code: exitFindings, err: fmt.Errorf("%w; run firedrill verify --ledger %s", err, ledgerPath)}
+			case err != nil:
+				return badInput("cannot read ledger %s: %v", ledgerPath, errors.Unwrap(err))
+			}
+			rep := report.Build(rb, records, at)
+			rep.Ledger = ledgerPath
+
+			if err := writeReport(cmd.OutOrStdout(), output, rep, format); err != nil {
+				return err
+			}
+			if updateRunbook {
+				updated, err := report.UpdateStamps(src, rb, rep)
+				if err != nil {
+					return badInput("--update-runbook: %v", err)
+				}
+				if err := replaceFile(runbookPath, updated); err != nil {
+					return badInput("--update-runbook: %v", err)
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "updated %s: Last Tested %s, Next Test Due %s\n", runbookPath,
+					orNever(rep.LastTested), rep.NextTestDue)
+			}
+			if bad := rep.WithStatus(gates...); len(bad) > 0 {
+				names := make([]string, len(bad))
+				for i, r := range bad {
+					names[i] = r.Scenario + " (" + r.Status.Text() + ")"
+				}
+				return &exitError{code: exitFindings, err: fmt.Errorf("%d scenarios fail --fail-on %s: %s", len(bad), failOn, strings.Join(names, ", "))}
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&runbookPath, "runbook", "fixtures/runbooks/incident-response.md", "the runbook")
+	f.StringVar(&config, "config", "", "scenario config (default: the runbook's name with .severity.yaml, if present)")
+	f.StringVar(&ledgerPath, "ledger", ledger.DefaultPath, "the drill ledger (JSON Lines)")
+	f.StringVar(&now, "now", "", "report as of this date (2026-11-26) or time (RFC 3339), UTC; default: now")
+	f.StringVar(&format, "format", "table", "output format: "+strings.Join(report.Formats, ", "))
+	f.StringVarP(&output, "output", "o", "", "write the report to this file instead of stdout")
+	f.StringVar(&failOn, "fail-on", "", "exit 1 if any scenario has one of these statuses (comma-separated: overdue, never-tested, due, unscheduled)")
+	f.BoolVar(&updateRunbook, "update-runbook", false, "rewrite the runbook's Last Tested / Next Test Due values from the ledger")
+	return cmd
+}
+
+func orNever(s string) string {
+	if s == "" {
+		return "never"
+	}
+	return s
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func writeReport(stdout io.Writer, output string, rep report.Report, format string) error {
+	if output == "" {
+		return report.Write(stdout, rep, format)
+	}
+	f, err := os.Create(output)
+	if err != nil {
+		return badInput("cannot write report: %v", err)
+	}
+	if err := report.Write(f, rep, format); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// replaceFile writes data to path through a temporary file and a rename, keeping path's mode, so a
+// crash leaves either the old or the new file.
+func replaceFile(path string, data []byte) error {
+	info, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if info.Mode().Perm()&0o200 == 0 {
+		return fmt.Errorf("%s is read-only: make it writable (chmod u+w) if it may be updated", path)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(info.Mode().Perm()); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
