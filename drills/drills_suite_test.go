@@ -67,11 +67,12 @@ func labelsFor(name string) Labels {
 func drillConfig(s drill.Scenario) drill.Config {
 	start := time.Now()
 	return drill.Config{
-		Cluster:   testCluster,
-		Runbook:   rb,
-		Scenario:  s,
-		WorkDir:   workDir,
-		Commander: commander,
+		Cluster:      testCluster,
+		Runbook:      rb,
+		Scenario:     s,
+		WorkDir:      workDir,
+		EvidenceRoot: filepath.Join(envOr("ARTIFACTS", filepath.Join(repoRoot, "artifacts")), "evidence"),
+		Commander:    commander,
 		Approver: &drill.Approval{
 			Who:  commander + " + " + approver,
 			Role: "Incident Commander + Security Team",

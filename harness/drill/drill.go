@@ -16,6 +16,7 @@ import (
 	"github.com/go-logr/logr"
 
 	"github.com/firedrill-dev/firedrill/harness/cluster"
+	"github.com/firedrill-dev/firedrill/harness/evidence"
 	"github.com/firedrill-dev/firedrill/harness/runbook"
 )
 
@@ -100,6 +101,7 @@ type Drill struct {
 	Journal   *Journal
 	Log       logr.Logger
 	progress  Progress
+	pack      *evidence.Pack
 
 	mu        sync.Mutex
 	phase     string

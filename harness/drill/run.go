@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/firedrill-dev/firedrill/harness/cluster"
+	"github.com/firedrill-dev/firedrill/harness/evidence"
 	"github.com/firedrill-dev/firedrill/harness/runbook"
 )
 
@@ -39,6 +40,8 @@ type Config struct {
 	Scenario Scenario
 	// WorkDir holds the undo journal (journal/<id>.jsonl).
 	WorkDir string
+	// EvidenceRoot is where evidence packs go (<root>/incidents/<id>/).
+	EvidenceRoot string
 	// Commander is the drill's incident commander, named in the INCIDENT DETECTED message.
 	Commander string
 	// Approver approves options marked REQUIRES APPROVAL; without one they are skipped.
@@ -89,6 +92,9 @@ type Result struct {
 	Residue        []string                 `json:"residue"`
 	Escalation     []string                 `json:"escalation"`
 	Incident       string                   `json:"incidentMessage"`
+	EvidenceDir    string                   `json:"evidenceDir"`
+	EvidenceDigest string                   `json:"evidenceDigest"`
+	EvidenceReport string                   `json:"evidenceReport"`
 	Passed         bool                     `json:"passed"`
 	Failure        string                   `json:"failure,omitempty"`
 	Drill          *Drill                   `json:"-"`
@@ -147,8 +153,14 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 		if !s.OK() {
 			return fmt.Errorf("%w (%s; %s)", ErrUnhealthyBaseline, s, strings.Join(s.Failures, "; "))
 		}
-		baseline, err = d.CaptureSpec(ctx)
-		return err
+		if baseline, err = d.CaptureSpec(ctx); err != nil {
+			return err
+		}
+		if err := d.openPack(ctx, cfg.EvidenceRoot); err != nil {
+			return err
+		}
+		res.EvidenceDir = d.pack.Dir()
+		return d.captureLogs(ctx, evidence.Before)
 	}); err != nil {
 		return finish(res, err)
 	}
@@ -167,8 +179,14 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 		res.Finished = time.Now().UTC()
 	}()
 
-	err = d.run(ctx, cfg, &res, timed)
-	return finish(res, err)
+	runErr := d.run(ctx, cfg, &res, timed)
+	sealErr := timed(PhaseEvidence, func() error {
+		// An interrupted drill still seals what it captured, marked incomplete.
+		report, err := d.sealPack(&res, runErr)
+		res.EvidenceReport = report.String()
+		return err
+	})
+	return finish(res, errors.Join(runErr, sealErr))
 }
 
 func finish(res Result, err error) (Result, error) {
@@ -223,6 +241,16 @@ func (d *Drill) run(ctx context.Context, cfg Config, res *Result, timed func(str
 		return nil
 	})
 
+	// The runbook: capture evidence before making changes.
+	if err := timed(PhaseDiagnose, func() error {
+		if err := d.diagnose(incidentCtx); err != nil {
+			return err
+		}
+		return d.captureLogs(incidentCtx, evidence.During)
+	}); err != nil {
+		return err
+	}
+
 	if err := timed(PhaseMitigate, func() error { return d.mitigate(incidentCtx, cfg, res) }); err != nil {
 		return err
 	}
@@ -238,7 +266,7 @@ func (d *Drill) run(ctx context.Context, cfg Config, res *Result, timed func(str
 		res.TargetMet = d.RecoveredAt.Sub(d.InjectedAt) <= d.Severity.ResponseTime
 		d.Note("recovered", fmt.Sprintf("%s after injection (%s response time %s): %s",
 			d.RecoveredAt.Sub(d.InjectedAt).Round(time.Second), d.Severity.Name, d.Severity.ResponseTime, s))
-		return nil
+		return d.captureLogs(ctx, evidence.After)
 	})
 }
 

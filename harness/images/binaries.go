@@ -54,7 +54,7 @@ func (b *builder) binaries(ctx context.Context, kubeVersion string) (binaries, e
 	}
 	bins.etcd = filepath.Join(etcdDir, "etcd")
 
-	coreDNSVersion, err := kubeadmImageTag(ctx, bins.kube("kubeadm"), "coredns")
+	coreDNSVersion, err := kubeadmImageTag(ctx, bins.kube("kubeadm"), kubeVersion, "coredns")
 	if err != nil {
 		return bins, err
 	}
@@ -80,8 +80,8 @@ func (b *builder) binaries(ctx context.Context, kubeVersion string) (binaries, e
 }
 
 // kubeadmImageTag returns the tag kubeadm uses for the image whose name ends with /name.
-func kubeadmImageTag(ctx context.Context, kubeadm, name string) (string, error) {
-	out, err := exec.CommandContext(ctx, kubeadm, "config", "images", "list").Output()
+func kubeadmImageTag(ctx context.Context, kubeadm, kubeVersion, name string) (string, error) {
+	out, err := exec.CommandContext(ctx, kubeadm, "config", "images", "list", "--kubernetes-version", kubeVersion).Output()
 	if err != nil {
 		return "", fmt.Errorf("kubeadm config images list: %w", err)
 	}
