@@ -48,6 +48,10 @@ type Config struct {
 	Approver *Approval
 	// AllowLastResort lets options marked LAST RESORT or data risk run.
 	AllowLastResort bool
+	// Options limits the drill to these option letters (all, in the runbook's order, when empty).
+	Options []string
+	// Exhaustive runs every selected option even after service is restored, to exercise each one.
+	Exhaustive bool
 	Progress        Progress
 	Log             logr.Logger
 	// Now names the drill; tests may fix it.
@@ -274,6 +278,9 @@ func (d *Drill) run(ctx context.Context, cfg Config, res *Result, timed func(str
 // Temporary measures (options with Revert) are verified, then reverted, and the search goes on.
 func (d *Drill) mitigate(ctx context.Context, cfg Config, res *Result) error {
 	for _, opt := range cfg.Scenario.Options() {
+		if len(cfg.Options) > 0 && !slices.Contains(cfg.Options, opt.Letter) {
+			continue
+		}
 		model, ok := findOption(d.Scenario, opt.Letter)
 		if !ok {
 			return fmt.Errorf("scenario %q has a Go step for option %s, which the runbook does not have", d.Scenario.Name, opt.Letter)
@@ -323,7 +330,7 @@ func (d *Drill) mitigate(ctx context.Context, cfg Config, res *Result) error {
 		}
 		r.Duration = time.Since(t)
 		res.Options = append(res.Options, r)
-		if r.Recovered && opt.Revert == nil {
+		if r.Recovered && opt.Revert == nil && !cfg.Exhaustive {
 			return nil
 		}
 	}

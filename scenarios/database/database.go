@@ -1,0 +1,260 @@
+// Package database drills the runbook's "Database Connection Issues" scenario.
+//
+// The fault is a real connection leak: a pod opens idle sessions to aureus-postgres until every
+// non-superuser slot of its small max_connections is taken, so the frontend's pool cannot open new
+// connections. Before the fault a canary row is committed; whatever the drill does, the row must
+// survive (the runbook warns that restarting Postgres risks data).
+package database
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/firedrill-dev/firedrill/harness/drill"
+)
+
+const (
+	statefulSet = "aureus-postgres"
+	frontend    = "aureus-frontend"
+	leakerName  = "firedrill-connection-leaker"
+	leakerApp   = "firedrill-leaker"
+	// frontendReplicas is what Option C scales back up to.
+	frontendReplicas = 3
+)
+
+// Scenario is the database drill.
+type Scenario struct{}
+
+var _ drill.Scenario = Scenario{}
+
+func (Scenario) Name() string       { return "database" }
+func (Scenario) Fault() drill.Fault { return &leak{} }
+
+func (Scenario) Symptoms() []drill.Symptom {
+	return []drill.Symptom{
+		{Text: `"Cannot connect to database" errors`, Observe: drill.LogLine(drill.FrontendSelector, "frontend", "cannot connect to database")},
+		{Text: "Query timeouts", Observe: queriesFail},
+	}
+}
+
+func (Scenario) Options() []drill.Option {
+	return []drill.Option{restartPostgres(), killIdle(), scaleDownUp()}
+}
+
+// psql runs SQL as the postgres superuser over the pod's local socket: superusers keep reserved
+// slots, so this works even when every ordinary slot is leaked.
+func psql(ctx context.Context, d *drill.Drill, sql string) (string, error) {
+	out, err := d.ExecIn(ctx, drill.DatabaseSelector, "postgres", nil,
+		"psql", "-U", "postgres", "-d", "aureus_metadata", "-tAXq", "-v", "ON_ERROR_STOP=1", "-c", sql)
+	return strings.TrimSpace(string(out)), err
+}
+
+type leak struct{}
+
+func (*leak) Describe() string {
+	return "a client leaks idle Postgres sessions until max_connections is exhausted"
+}
+
+func (*leak) Inject(ctx context.Context, d *drill.Drill) error {
+	maxConns, err := psql(ctx, d, "SHOW max_connections")
+	if err != nil {
+		return fmt.Errorf("read max_connections: %w", err)
+	}
+	n, err := strconv.Atoi(maxConns)
+	if err != nil {
+		return fmt.Errorf("max_connections %q: %w", maxConns, err)
+	}
+	note := "canary " + d.ID
+	undoCanary := drill.Undo{Kind: "exec", Why: "delete the drill's canary row", Namespace: d.Namespace, Selector: drill.DatabaseSelector,
+		Container: "postgres", Command: []string{"psql", "-U", "postgres", "-d", "aureus_metadata", "-qc", "DELETE FROM canary WHERE note = '" + note + "'"}}
+	if _, err := d.Mutate(ctx, "commit a canary row", "canary", undoCanary, func(ctx context.Context) error {
+		_, err := psql(ctx, d, "INSERT INTO canary (note) VALUES ('"+note+"')")
+		return err
+	}); err != nil {
+		return err
+	}
+	image, err := postgresImage(ctx, d)
+	if err != nil {
+		return err
+	}
+	pod := leakerPod(d.Namespace, image, n)
+	undo := drill.Undo{Kind: "delete", Why: "delete the connection leaker", Version: "v1", Resource: "pods", Namespace: d.Namespace, Name: leakerName}
+	_, err = d.Mutate(ctx, fmt.Sprintf("start a client that leaks %d idle sessions", n), "pods/"+leakerName, undo, func(ctx context.Context) error {
+		_, err := d.Cluster.Clientset.CoreV1().Pods(d.Namespace).Create(ctx, pod, metav1.CreateOptions{FieldManager: "firedrill"})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	_, err = drill.Until(ctx, func(ctx context.Context) (string, bool, error) {
+		leaked, err := leakedSessions(ctx, d)
+		if err != nil {
+			return "", false, nil
+		}
+		return fmt.Sprintf("%d leaked sessions", leaked), leaked >= n-3-frontendReplicas*4, nil
+	})
+	return err
+}
+
+func postgresImage(ctx context.Context, d *drill.Drill) (string, error) {
+	sts, err := d.Cluster.Clientset.AppsV1().StatefulSets(d.Namespace).Get(ctx, statefulSet, metav1.GetOptions{})
+	if err != nil {
+		return "", err
+	}
+	return sts.Spec.Template.Spec.Containers[0].Image, nil
+}
+
+// leakerPod opens n sessions that each wait forever for input: idle, never closed.
+func leakerPod(ns, image string, n int) *corev1.Pod {
+	script := fmt.Sprintf(`for i in $(seq %d); do (sleep infinity | psql -h aureus-postgres -U aureus -d aureus_metadata -q) & done; wait`, n)
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: leakerName, Namespace: ns, Labels: map[string]string{"app": "firedrill", "firedrill/role": "fault"}},
+		Spec: corev1.PodSpec{
+			RestartPolicy:                 corev1.RestartPolicyNever,
+			TerminationGracePeriodSeconds: new(int64),
+			Containers: []corev1.Container{{
+				Name: "leaker", Image: image, ImagePullPolicy: corev1.PullNever,
+				Command: []string{"bash", "-c", script},
+				Env: []corev1.EnvVar{
+					{Name: "PGAPPNAME", Value: leakerApp},
+					{Name: "PGPASSWORD", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+						LocalObjectReference: corev1.LocalObjectReference{Name: "aureus-postgres"}, Key: "password"}}},
+				},
+			}},
+		},
+	}
+}
+
+func leakedSessions(ctx context.Context, d *drill.Drill) (int, error) {
+	out, err := psql(ctx, d, "SELECT count(*) FROM pg_stat_activity WHERE application_name = '"+leakerApp+"'")
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(out)
+}
+
+func queriesFail(ctx context.Context, d *drill.Drill) (string, error) {
+	return drill.Until(ctx, func(ctx context.Context) (string, bool, error) {
+		s, err := d.CheckSteadyState(ctx)
+		if err != nil {
+			return "", false, nil
+		}
+		return fmt.Sprintf("%d/%d queries failed", s.Failed, s.Queries), s.Failed == s.Queries, nil
+	})
+}
+
+// canarySurvives checks the row committed before the fault is still there.
+func canarySurvives(ctx context.Context, d *drill.Drill) (string, error) {
+	out, err := psql(ctx, d, "SELECT count(*) FROM canary WHERE note = 'canary "+d.ID+"'")
+	if err != nil {
+		return "", err
+	}
+	if out != "1" {
+		return "", fmt.Errorf("canary row committed before the fault is gone (count %s)", out)
+	}
+	return "canary row committed before the fault survived", nil
+}
+
+// restartPostgres is Option A (LAST RESORT - data risk): restart the StatefulSet, then prove no
+// committed row was lost.
+func restartPostgres() drill.Option {
+	return drill.Option{
+		Letter: "A",
+		Do: func(ctx context.Context, d *drill.Drill) error {
+			if _, _, err := d.RolloutRestart(ctx, drill.StatefulSets, statefulSet); err != nil {
+				return err
+			}
+			return d.WaitRollout(ctx, drill.StatefulSets, statefulSet)
+		},
+		Verify: func(ctx context.Context, d *drill.Drill) (string, error) {
+			canary, err := canarySurvives(ctx, d)
+			if err != nil {
+				return "", err
+			}
+			leaked, err := leakedSessions(ctx, d)
+			if err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("postgres restarted, %d leaked sessions left; %s", leaked, canary), nil
+		},
+	}
+}
+
+// killIdle is Option B: terminate idle sessions. The runbook's query only takes sessions idle for
+// more than 10 minutes, which a fresh leak has not reached; the Go step takes every idle session
+// older than the fault, over a superuser slot.
+func killIdle() drill.Option {
+	var before int
+	return drill.Option{
+		Letter: "B",
+		Do: func(ctx context.Context, d *drill.Drill) error {
+			var err error
+			if before, err = leakedSessions(ctx, d); err != nil {
+				return err
+			}
+			since := d.InjectedAt.Format("2006-01-02 15:04:05Z07:00")
+			_, err = d.Mutate(ctx, "terminate idle sessions", "postgres/sessions", drill.Undo{}, func(ctx context.Context) error {
+				_, err := psql(ctx, d, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE state = 'idle' "+
+					"AND usename = 'aureus' AND backend_start >= '"+since+"' AND pid <> pg_backend_pid()")
+				return err
+			})
+			return err
+		},
+		Verify: func(ctx context.Context, d *drill.Drill) (string, error) {
+			leaked, err := leakedSessions(ctx, d)
+			if err != nil {
+				return "", err
+			}
+			if leaked != 0 {
+				return "", fmt.Errorf("%d leaked sessions remain after termination", leaked)
+			}
+			canary, err := canarySurvives(ctx, d)
+			if err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("%d leaked idle sessions terminated, 0 left; %s", before, canary), nil
+		},
+	}
+}
+
+// scaleDownUp is Option C: scale the frontend to 1 to relieve connection pressure, then back to 3.
+func scaleDownUp() drill.Option {
+	return drill.Option{
+		Letter: "C",
+		Do: func(ctx context.Context, d *drill.Drill) error {
+			if _, _, err := d.Scale(ctx, drill.Deployments, frontend, 1); err != nil {
+				return err
+			}
+			if _, err := waitPods(ctx, d, 1); err != nil {
+				return err
+			}
+			_, _, err := d.Scale(ctx, drill.Deployments, frontend, frontendReplicas)
+			return err
+		},
+		Verify: func(ctx context.Context, d *drill.Drill) (string, error) {
+			n, err := waitPods(ctx, d, frontendReplicas)
+			if err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("frontend scaled to 1 and back to %d pods", n), nil
+		},
+	}
+}
+
+func waitPods(ctx context.Context, d *drill.Drill, want int) (int, error) {
+	var n int
+	_, err := drill.Until(ctx, func(ctx context.Context) (string, bool, error) {
+		uids, err := d.PodUIDs(ctx, drill.FrontendSelector)
+		if err != nil {
+			return "", false, err
+		}
+		n = len(uids)
+		return fmt.Sprintf("%d frontend pods", n), n == want, nil
+	})
+	return n, err
+}
