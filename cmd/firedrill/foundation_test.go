@@ -72,7 +72,7 @@ func TestValidateSeed(t *testing.T) {
 	if strings.Contains(out, "incident-response.md:145:") {
 		t.Errorf("a finding names a continuation line instead of the command's first line:\n%s", out)
 	}
-	if !strings.HasSuffix(stderr, "firedrill: "+seedRunbook+": 15 error-level findings; fix them before trusting this runbook") {
+	if !strings.HasSuffix(stderr, "firedrill: "+seedRunbook+": 15 findings at error level; fix them before trusting this runbook") {
 		t.Errorf("stderr = %q", stderr)
 	}
 
@@ -99,7 +99,7 @@ func TestValidateClean(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "clean.md")
 	md := "# R\n\n| Severity | Description | Response Time | Examples |\n|---|---|---|---|\n| P1 - High | Down | 15 minutes | x |\n\n" +
-		"### Scenario 1: Web Down\n**Severity:** P1\n\n**Mitigation:**\n```bash\n# Option A: Roll back\nkubectl rollout undo deployment/web -n shop\n```\n\n" +
+		"### Scenario 1: Web Down\n**Severity:** P1\n\n**Mitigation:**\n```bash\n# Option A: Roll back\nkubectl rollout undo deployment/web -n shop\nkubectl rollout status deployment/web -n shop --timeout=5m\n```\n\n" +
 		"## Testing\n\n**Runbook Testing Schedule:**\n- P1 scenarios: Quarterly drills\n"
 	if err := os.WriteFile(path, []byte(md), 0o644); err != nil {
 		t.Fatal(err)

@@ -47,7 +47,7 @@ Exit codes: 0 no error-level finding, 1 error-level findings, 2 bad input.`,
 				return err
 			}
 			if rep.HasErrors() {
-				return &exitError{code: exitFindings, err: fmt.Errorf("%s: %d error-level findings; fix them before trusting this runbook", args[0], rep.Errors)}
+				return &exitError{code: exitFindings, err: fmt.Errorf("%s: %s at error level; fix them before trusting this runbook", args[0], validate.Plural(rep.Errors, "finding"))}
 			}
 			return nil
 		},

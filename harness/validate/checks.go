@@ -219,6 +219,7 @@ func (v *validator) checkKubectl(s step, call runbook.Call) {
 		args = append(args, a.Lit)
 	}
 	inv := parseKubectl(args)
+	v.kubectl[s.cmd.Line] = append(v.kubectl[s.cmd.Line], inv)
 	if inv.Err != nil {
 		reason := fmt.Sprintf("kubectl %s rejects these arguments: %v", strings.Join(inv.Path, " "), inv.Err)
 		if len(inv.Path) == 0 {
@@ -427,12 +428,41 @@ func (v *validator) checkOptions(context.Context) error {
 			if o.Markers.LastResort && j == 0 && len(sc.Options) > 1 {
 				v.add(Warning, "order", o.Line, ow, "", fmt.Sprintf("the LAST RESORT option comes first as option %s: under stress people run the first option; list it last", o.Letter))
 			}
+			v.checkRolloutWait(o, ow)
 			if o.Markers.RequiresApproval && len(o.Steps) > 0 && !v.recordsApproval(o) {
 				v.add(Warning, "approval", o.Line, ow, "", "marked as requiring approval but no step records who approved it and when: add a step that writes the approval to the evidence pack before the change")
 			}
 		}
 	}
 	return nil
+}
+
+// checkRolloutWait: an option that replaces pods (rollout restart or undo, set env) should wait for the
+// rollout to finish before anyone declares the incident mitigated.
+func (v *validator) checkRolloutWait(o *runbook.Option, where string) {
+	waited := map[string]bool{}
+	type change struct {
+		target string
+		cmd    runbook.Command
+	}
+	var changes []change
+	for _, st := range o.Steps {
+		for _, inv := range v.kubectl[st.Line] {
+			target := first(inv.Positional)
+			switch {
+			case inv.Err != nil || target == "":
+			case inv.Is("rollout", "status") || inv.Is("wait"):
+				waited[target] = true
+			case inv.Is("rollout", "restart") || inv.Is("rollout", "undo") || inv.Is("set", "env"):
+				changes = append(changes, change{target, st})
+			}
+		}
+	}
+	for _, c := range changes {
+		if !waited[c.target] {
+			v.add(Warning, "rollout-wait", c.cmd.Line, where, c.cmd.Text, fmt.Sprintf("nothing in option %s waits for %s to finish rolling out: follow it with kubectl rollout status %s --timeout=5m before calling the incident mitigated", o.Letter, c.target, c.target))
+		}
+	}
 }
 
 var approvalWordRE = regexp.MustCompile(`(?i)approv`)
@@ -508,7 +538,7 @@ func (v *validator) checkSeverities(context.Context) error {
 		sc := &v.rb.Scenarios[i]
 		where := scenarioWhere(sc)
 		if sc.Severity == "" {
-			v.add(Warning, "severity", sc.Line, where, "", fmt.Sprintf("no severity: the runbook does not state one and %s has none; the drill has no response-time target. Add \"**Severity:** P1\" to the scenario or a severity with a reason to the config", cfgName))
+			v.add(Warning, "severity", sc.Line, where, "", fmt.Sprintf("no severity: the runbook does not state one and %s has none; the drill has no response-time target. Add \"**Severity:** %s\" to the scenario or a severity with a reason to the config", cfgName, v.exampleSeverity()))
 			continue
 		}
 		if v.rb.Config != nil && sc.SeveritySource.Kind == runbook.FromRunbook {
@@ -525,6 +555,13 @@ func (v *validator) checkSeverities(context.Context) error {
 		}
 	}
 	return nil
+}
+
+func (v *validator) exampleSeverity() string {
+	if len(v.rb.Severities) > 0 {
+		return v.rb.Severities[0].Name
+	}
+	return "P1"
 }
 
 var dateRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)

@@ -26,7 +26,7 @@ func WriteText(w io.Writer, rep Report) error {
 			return err
 		}
 	}
-	_, err := fmt.Fprintf(w, "%s: %d errors, %d warnings, %d infos\n", rep.Runbook, rep.Errors, rep.Warnings, rep.Infos)
+	_, err := fmt.Fprintf(w, "%s: %s, %s, %s\n", rep.Runbook, Plural(rep.Errors, "error"), Plural(rep.Warnings, "warning"), Plural(rep.Infos, "info"))
 	return err
 }
 
@@ -43,4 +43,12 @@ func WriteJSON(w io.Writer, rep Report) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(rep)
+}
+
+// Plural writes "1 error" or "2 errors".
+func Plural(n int, noun string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, noun)
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

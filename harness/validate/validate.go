@@ -75,7 +75,7 @@ func Run(ctx context.Context, rb *runbook.Runbook, opts ...Option) (Report, erro
 	for _, opt := range opts {
 		opt(&o)
 	}
-	v := &validator{rb: rb, opts: o, defined: definedVars(rb)}
+	v := &validator{rb: rb, opts: o, defined: definedVars(rb), kubectl: map[int][]kubectlInvocation{}}
 	v.collectSteps()
 	checks := []func(context.Context) error{
 		v.checkCommands, v.checkOptions, v.checkRequirements, v.checkEvidence, v.checkLinks,
@@ -124,6 +124,7 @@ type validator struct {
 	defined  map[string]bool
 	steps    []step
 	findings []Finding
+	kubectl  map[int][]kubectlInvocation // parsed kubectl calls by the line of their command
 }
 
 func (v *validator) add(level Level, check string, line int, where, command, reason string) {

@@ -88,6 +88,8 @@ func TestChecks(t *testing.T) {
 			"\n**CRITICAL**: The bypass must be:\n1. Reverted within 1 hour\n", "requirement", validate.Error, 12},
 		{"revert present", mitigation("# Option A: bypass", "kubectl set env deploy/x BYPASS=true", "kubectl set env deploy/x BYPASS-") +
 			"\n**CRITICAL**: The bypass must be:\n1. Reverted within 1 hour\n", "requirement", "", 0},
+		{"restart without waiting", mitigation("# Option A: x", "kubectl rollout restart deployment/web -n ns"), "rollout-wait", validate.Warning, 8},
+		{"restart and wait", mitigation("# Option A: x", "kubectl rollout restart deployment/web -n ns", "kubectl rollout status deployment/web -n ns --timeout=5m"), "rollout-wait", "", 0},
 		{"stamp placeholder", mitigation("# Option A: x", "kubectl get pods") + "\n**Last Tested:** [DATE]\n", "schedule", validate.Warning, 11},
 	}
 	for _, tc := range cases {
