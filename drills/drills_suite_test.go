@@ -14,6 +14,7 @@ import (
 
 	"github.com/firedrill-dev/firedrill/harness/cluster"
 	"github.com/firedrill-dev/firedrill/harness/drill"
+	"github.com/firedrill-dev/firedrill/harness/ledger"
 	"github.com/firedrill-dev/firedrill/harness/runbook"
 )
 
@@ -29,7 +30,10 @@ var (
 // rb is loaded while the spec tree is built, so labels can carry each scenario's severity.
 var rb = mustLoadRunbook()
 
-var testCluster *cluster.Cluster
+var (
+	testCluster *cluster.Cluster
+	drillLedger *ledger.Ledger
+)
 
 func TestDrills(t *testing.T) {
 	RegisterFailHandler(Fail)
@@ -44,6 +48,8 @@ var _ = BeforeSuite(func() {
 		Log:        GinkgoLogr,
 	})
 	Expect(err).NotTo(HaveOccurred(), "the drill cluster must be up: run 'make cluster-up'")
+	drillLedger, err = ledger.Open(envOr("LEDGER", filepath.Join(repoRoot, ledger.DefaultPath)))
+	Expect(err).NotTo(HaveOccurred())
 })
 
 func mustLoadRunbook() *runbook.Runbook {
@@ -85,7 +91,8 @@ func drillConfig(s drill.Scenario) drill.Config {
 			}
 			fmt.Fprintln(GinkgoWriter)
 		},
-		Log: GinkgoLogr,
+		Ledger: drillLedger,
+		Log:    GinkgoLogr,
 	}
 }
 

@@ -137,9 +137,11 @@ func (d *Drill) sealPack(res *Result, runErr error) (evidence.Report, error) {
 	}
 	req := requirements(d.Runbook, changeIDs, approvalIDs)
 	if runErr != nil {
-		if _, err := d.pack.MarkIncomplete(runErr.Error()); err != nil {
+		manifest, err := d.pack.MarkIncomplete(runErr.Error())
+		if err != nil {
 			return evidence.Report{}, err
 		}
+		res.EvidenceDigest = manifest.Digest
 		return evidence.Check(d.pack.Dir(), req), nil
 	}
 	manifest, err := d.pack.Finalize()

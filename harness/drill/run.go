@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/firedrill-dev/firedrill/harness/cluster"
 	"github.com/firedrill-dev/firedrill/harness/evidence"
+	"github.com/firedrill-dev/firedrill/harness/ledger"
 	"github.com/firedrill-dev/firedrill/harness/runbook"
 )
 
@@ -52,8 +54,10 @@ type Config struct {
 	Options []string
 	// Exhaustive runs every selected option even after service is restored, to exercise each one.
 	Exhaustive bool
-	Progress        Progress
-	Log             logr.Logger
+	// Ledger, when set, receives the drill's record once cleanup is done.
+	Ledger   *ledger.Ledger
+	Progress Progress
+	Log      logr.Logger
 	// Now names the drill; tests may fix it.
 	Now func() time.Time
 }
@@ -99,6 +103,7 @@ type Result struct {
 	EvidenceDir    string                   `json:"evidenceDir"`
 	EvidenceDigest string                   `json:"evidenceDigest"`
 	EvidenceReport string                   `json:"evidenceReport"`
+	LedgerSeq      int                      `json:"ledgerSeq"`
 	Passed         bool                     `json:"passed"`
 	Failure        string                   `json:"failure,omitempty"`
 	Drill          *Drill                   `json:"-"`
@@ -181,6 +186,13 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 			res.Failure = strings.TrimSpace(res.Failure + "; cleanup: " + cleanupErr.Error())
 		}
 		res.Finished = time.Now().UTC()
+		if cfg.Ledger != nil {
+			rec, ledgerErr := cfg.Ledger.Append(context.WithoutCancel(ctx), ledgerRecord(ctx, cfg.Runbook, res))
+			if ledgerErr != nil {
+				err = errors.Join(err, fmt.Errorf("record drill in ledger: %w", ledgerErr))
+			}
+			res.LedgerSeq = rec.Seq
+		}
 	}()
 
 	runErr := d.run(ctx, cfg, &res, timed)
@@ -429,4 +441,31 @@ func mitigationWindow(rb *runbook.Runbook) (time.Duration, bool) {
 		}
 	}
 	return 0, false
+}
+
+// Version names the harness build in ledger records; the Makefile sets it from git.
+var Version = "dev"
+
+// ledgerRecord turns a result into the ledger's record; a cancelled drill is "aborted".
+func ledgerRecord(ctx context.Context, rb *runbook.Runbook, res Result) ledger.Record {
+	result := ledger.Passed
+	switch {
+	case ctx.Err() != nil:
+		result = ledger.Aborted
+	case !res.Passed:
+		result = ledger.Failed
+	}
+	var phases []ledger.Phase
+	for _, name := range []string{PhaseBaseline, PhaseInject, PhaseDetect, PhaseAcknowledge, PhaseDiagnose, PhaseMitigate, PhaseRecover, PhaseEvidence, PhaseCleanup} {
+		if d, ok := res.Phases[name]; ok {
+			phases = append(phases, ledger.Phase{Name: name, Duration: ledger.Duration(d)})
+		}
+	}
+	return ledger.Record{
+		Scenario: res.Scenario, Severity: res.Severity, Kind: "fire-drill",
+		StartedAt: res.Started, FinishedAt: res.Finished, Result: result, Phases: phases,
+		ResponseTarget: ledger.Duration(res.ResponseTarget), TargetMet: res.TargetMet,
+		EvidenceDigest: res.EvidenceDigest, RunbookDigest: rb.Digest, HarnessVersion: Version,
+		Where: ledger.Where(os.Getenv),
+	}
 }
