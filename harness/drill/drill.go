@@ -9,6 +9,7 @@ package drill
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -31,6 +32,16 @@ type Scenario interface {
 	// Options are the runbook's mitigation options as Go steps, in the runbook's order.
 	Options() []Option
 }
+
+// RecoveryCheck is implemented by scenarios whose recovery means more than the steady state
+// (rate limiting: legitimate bursts pass while an abusive client is still limited).
+type RecoveryCheck interface {
+	Recovered(ctx context.Context, d *Drill) (string, bool, error)
+}
+
+// ErrNotApplicable is returned by an option's Do when the option cannot apply to this system
+// (e.g. volume expansion on a storage class that forbids it); the drill reports it as a finding.
+var ErrNotApplicable = errors.New("not applicable here")
 
 // Fault is a real failure. Inject records how to undo each mutation (Drill.Mutate) before making it.
 type Fault interface {

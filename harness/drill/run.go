@@ -277,6 +277,13 @@ func (d *Drill) run(ctx context.Context, cfg Config, res *Result, timed func(str
 		if err != nil {
 			return fmt.Errorf("no recovery within the runbook's mitigation window (%s): %w", deadline, err)
 		}
+		if rc, ok := scenario.(RecoveryCheck); ok {
+			seen, err := Until(incidentCtx, func(ctx context.Context) (string, bool, error) { return rc.Recovered(ctx, d) })
+			if err != nil {
+				return fmt.Errorf("not recovered within the runbook's mitigation window (%s): %w", deadline, err)
+			}
+			d.Note("scenario recovered", seen)
+		}
 		d.RecoveredAt = time.Now().UTC()
 		res.RecoveredAt = d.RecoveredAt
 		res.TargetMet = d.RecoveredAt.Sub(d.InjectedAt) <= d.Severity.ResponseTime
@@ -320,6 +327,13 @@ func (d *Drill) mitigate(ctx context.Context, cfg Config, res *Result) error {
 		d.Note(fmt.Sprintf("option %s", opt.Letter), model.Title)
 		t := time.Now()
 		err := opt.Do(ctx, d)
+		if errors.Is(err, ErrNotApplicable) {
+			r.Skipped = err.Error()
+			r.Duration = time.Since(t)
+			d.Note(fmt.Sprintf("option %s not applicable", opt.Letter), r.Skipped)
+			res.Options = append(res.Options, r)
+			continue
+		}
 		if err == nil {
 			r.Effect, err = opt.Verify(ctx, d)
 		}
@@ -331,9 +345,9 @@ func (d *Drill) mitigate(ctx context.Context, cfg Config, res *Result) error {
 			return fmt.Errorf("option %s (%s): %w", opt.Letter, model.Title, err)
 		}
 		d.Note(fmt.Sprintf("option %s effect verified", opt.Letter), r.Effect)
-		s, err := d.CheckSteadyState(ctx)
-		r.Recovered = err == nil && s.OK()
-		d.Note(fmt.Sprintf("after option %s", opt.Letter), s.String())
+		seen, recovered := d.recovered(ctx, cfg.Scenario)
+		r.Recovered = recovered
+		d.Note(fmt.Sprintf("after option %s", opt.Letter), seen)
 		if opt.Revert != nil {
 			if err := opt.Revert(ctx, d); err != nil {
 				return fmt.Errorf("revert option %s: %w", opt.Letter, err)
@@ -468,4 +482,25 @@ func ledgerRecord(ctx context.Context, rb *runbook.Runbook, res Result) ledger.R
 		EvidenceDigest: res.EvidenceDigest, RunbookDigest: rb.Digest, HarnessVersion: Version,
 		Where: ledger.Where(os.Getenv),
 	}
+}
+
+// recovered tells whether service is back: the steady state holds and, for scenarios with their
+// own notion of recovery, that check passes too.
+func (d *Drill) recovered(ctx context.Context, scenario Scenario) (string, bool) {
+	s, err := d.CheckSteadyState(ctx)
+	if err != nil {
+		return err.Error(), false
+	}
+	if !s.OK() {
+		return s.String(), false
+	}
+	rc, ok := scenario.(RecoveryCheck)
+	if !ok {
+		return s.String(), true
+	}
+	seen, done, err := rc.Recovered(ctx, d)
+	if err != nil {
+		return err.Error(), false
+	}
+	return s.String() + "; " + seen, done
 }

@@ -197,7 +197,7 @@ func rollback() drill.Option {
 				return "", err
 			}
 			for _, c := range dep.Spec.Template.Spec.Containers {
-				if c.Name == container && hasEnv(c, "POLICY_BYPASS_MODE") {
+				if c.Name == container && badConfig(c) {
 					return "", fmt.Errorf("rolled back template still carries the bad release's configuration")
 				}
 			}
@@ -221,7 +221,7 @@ func lastGoodRevision(ctx context.Context, d *drill.Drill) (int64, error) {
 		}
 		good := true
 		for _, c := range rs.Spec.Template.Spec.Containers {
-			if c.Name == container && hasEnv(c, "POLICY_BYPASS_MODE") {
+			if c.Name == container && badConfig(c) {
 				good = false
 			}
 		}
@@ -235,13 +235,13 @@ func lastGoodRevision(ctx context.Context, d *drill.Drill) (int64, error) {
 	return best, nil
 }
 
-func hasEnv(c corev1.Container, name string) bool {
+// badConfig is the bad release's mark: bypass switched on without an approver.
+func badConfig(c corev1.Container) bool {
+	env := map[string]string{}
 	for _, e := range c.Env {
-		if e.Name == name && strings.TrimSpace(e.Value) != "" {
-			return true
-		}
+		env[e.Name] = strings.TrimSpace(e.Value)
 	}
-	return false
+	return env["POLICY_BYPASS_MODE"] == "true" && env["POLICY_BYPASS_APPROVER"] == ""
 }
 
 func podUIDs(ctx context.Context, d *drill.Drill) (map[string]bool, error) {

@@ -119,10 +119,14 @@ func deployBlocked(ctx context.Context, d *drill.Drill) (string, error) {
 func bypass() drill.Option {
 	var seq int
 	var undo drill.Undo
+	var modeBefore string
 	return drill.Option{
 		Letter: "A",
 		Do: func(ctx context.Context, d *drill.Drill) error {
 			var err error
+			if modeBefore, err = envOfFirstPod(ctx, d, "POLICY_BYPASS_MODE"); err != nil {
+				return err
+			}
 			seq, undo, err = d.SetEnv(ctx, frontend, container, map[string]string{
 				"POLICY_BYPASS_MODE":     "true",
 				"POLICY_BYPASS_APPROVER": d.Commander,
@@ -162,7 +166,7 @@ func bypass() drill.Option {
 			if err := d.WaitRollout(ctx, drill.Deployments, frontend); err != nil {
 				return err
 			}
-			return envOnEveryPod(ctx, d, "POLICY_BYPASS_MODE", "")
+			return envOnEveryPod(ctx, d, "POLICY_BYPASS_MODE", modeBefore)
 		},
 	}
 }
@@ -182,6 +186,17 @@ func envOnEveryPod(ctx context.Context, d *drill.Drill, name, want string) error
 		}
 	}
 	return nil
+}
+
+func envOfFirstPod(ctx context.Context, d *drill.Drill, name string) (string, error) {
+	pods, err := d.Cluster.ReadyPods(ctx, d.Namespace, drill.FrontendSelector)
+	if err != nil {
+		return "", err
+	}
+	if len(pods) == 0 {
+		return "", errors.New("no ready frontend pod")
+	}
+	return envValue(pods[0], name), nil
 }
 
 func envValue(p corev1.Pod, name string) string {
