@@ -105,7 +105,7 @@ func TestValidateClean(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, stderr, code := run(t, "validate", path)
-	if code != exitOK || !strings.HasSuffix(out, "0 errors, 0 warnings, 0 infos\n") {
+	if code != exitOK || !strings.HasSuffix(out, "0 errors, 0 warnings, 1 info\n") || !strings.Contains(out, "severity P1, response time 15m, from runbook line 8: stated in the scenario") {
 		t.Fatalf("exit %d\n%s%s", code, out, stderr)
 	}
 }

@@ -96,4 +96,10 @@ var pageFS embed.FS
 
 var pageTemplate = template.Must(template.New("page.html.tmpl").Funcs(template.FuncMap{
 	"dash": orDash, "cadence": cadence, "summary": summary,
+	"drills": func(n int) string {
+		if n == 1 {
+			return "1 drill"
+		}
+		return fmt.Sprintf("%d drills", n)
+	},
 }).ParseFS(pageFS, "page.html.tmpl"))

@@ -55,6 +55,7 @@ type Row struct {
 	Title          string `json:"title"`
 	Severity       string `json:"severity"`
 	SeveritySource string `json:"severity_source"`
+	SeverityReason string `json:"severity_reason"`
 	Cadence        string `json:"cadence"`      // "monthly", ... ; "" when unscheduled
 	CadenceKind    string `json:"cadence_kind"` // "fire drills", ...
 	CadenceLine    int    `json:"cadence_line"`
@@ -95,7 +96,7 @@ func Build(rb *runbook.Runbook, records []ledger.Record, now time.Time) Report {
 	for i := range rb.Scenarios {
 		sc := &rb.Scenarios[i]
 		known[sc.Name] = true
-		row := Row{Scenario: sc.Name, Number: sc.Number, Title: sc.Title, Severity: sc.Severity, SeveritySource: sc.SeveritySource.String()}
+		row := Row{Scenario: sc.Name, Number: sc.Number, Title: sc.Title, Severity: sc.Severity, SeveritySource: sc.SeveritySource.String(), SeverityReason: sc.SeveritySource.Reason}
 		var lastPass, lastAny time.Time
 		for _, r := range records {
 			if r.Scenario != sc.Name {

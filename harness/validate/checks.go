@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/firedrill-dev/firedrill/harness/runbook"
 )
@@ -541,6 +542,11 @@ func (v *validator) checkSeverities(context.Context) error {
 			v.add(Warning, "severity", sc.Line, where, "", fmt.Sprintf("no severity: the runbook does not state one and %s has none; the drill has no response-time target. Add \"**Severity:** %s\" to the scenario or a severity with a reason to the config", cfgName, v.exampleSeverity()))
 			continue
 		}
+		rt := ""
+		if sev, ok := v.rb.SeverityByName(sc.Severity); ok {
+			rt = ", response time " + shortDuration(sev.ResponseTime)
+		}
+		v.add(Info, "severity", sc.Line, where, "", fmt.Sprintf("severity %s%s, from %s: %s", sc.Severity, rt, sc.SeveritySource, sc.SeveritySource.Reason))
 		if v.rb.Config != nil && sc.SeveritySource.Kind == runbook.FromRunbook {
 			for _, c := range v.rb.Config.Scenarios {
 				if c.Name == sc.Name && c.Severity != "" && c.Severity != sc.Severity {
@@ -555,6 +561,18 @@ func (v *validator) checkSeverities(context.Context) error {
 		}
 	}
 	return nil
+}
+
+// shortDuration writes 5m, 1h or 1h30m rather than 5m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 func (v *validator) exampleSeverity() string {
