@@ -11,6 +11,7 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -30,7 +31,7 @@ type file struct {
 
 // componentImages builds each required image under its exact upstream tag, grouped by the server
 // archive kind loads it from: every image that is not a control-plane binary rides in kube-apiserver.tar.
-func (b *builder) componentImages(ctx context.Context, work, base string, bins binaries, required []string) (map[string]map[name.Tag]v1.Image, error) {
+func (b *builder) componentImages(ctx context.Context, work, base string, bins binaries, required []string) (map[string]map[string]v1.Image, error) {
 	debianTar := filepath.Join(work, "debian.tar")
 	if _, err := docker(ctx, nil, "save", "-o", debianTar, base); err != nil {
 		return nil, err
@@ -44,7 +45,7 @@ func (b *builder) componentImages(ctx context.Context, work, base string, bins b
 		return nil, err
 	}
 
-	archives := map[string]map[name.Tag]v1.Image{}
+	archives := map[string]map[string]v1.Image{}
 	for _, ref := range required {
 		tag, err := name.NewTag(ref, name.WeakValidation)
 		if err != nil {
@@ -61,9 +62,9 @@ func (b *builder) componentImages(ctx context.Context, work, base string, bins b
 			archive = component
 		}
 		if archives[archive] == nil {
-			archives[archive] = map[name.Tag]v1.Image{}
+			archives[archive] = map[string]v1.Image{}
 		}
-		archives[archive][tag] = img
+		archives[archive][ref] = img
 	}
 	for _, a := range []string{"kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-proxy"} {
 		if archives[a] == nil {
@@ -215,23 +216,35 @@ func layerOf(files map[string]file, tmpDirs ...string) (v1.Layer, error) {
 	return tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil })
 }
 
-// writeArchive writes a docker-archive holding several images with their exact tags. kind reads an
-// archive's tag list from whichever of "repositories" and "manifest.json" comes first, and from
-// manifest.json only the first image's tags, so "repositories", naming every tag, is written first.
-func writeArchive(dst string, images map[name.Tag]v1.Image) error {
+// writeArchive writes a docker-archive holding several images under their exact references.
+// go-containerregistry writes the layers and config; the tag lists are written here, because
+// go-containerregistry normalises "docker.io/kindest/x" to "index.docker.io/kindest/x" while kind and
+// containerd compare the exact strings. kind reads an archive's tags from whichever of
+// "repositories" and "manifest.json" comes first, and from manifest.json only the first image's, so
+// "repositories", naming every reference, is written first.
+func writeArchive(dst string, images map[string]v1.Image) error {
 	repositories := map[string]map[string]string{}
-	refs := map[name.Reference]v1.Image{}
-	for tag, img := range images {
+	refsByConfig := map[string][]string{}
+	tagged := map[name.Reference]v1.Image{}
+	for ref, img := range images {
 		id, err := img.ConfigName()
 		if err != nil {
 			return err
 		}
-		repo := tag.Context().Name()
+		repo, tag, ok := cutTag(ref)
+		if !ok {
+			return fmt.Errorf("image reference %q has no tag", ref)
+		}
 		if repositories[repo] == nil {
 			repositories[repo] = map[string]string{}
 		}
-		repositories[repo][tag.TagStr()] = id.Hex
-		refs[tag] = img
+		repositories[repo][tag] = id.Hex
+		refsByConfig[id.Hex] = append(refsByConfig[id.Hex], ref)
+		t, err := name.NewTag(ref, name.WeakValidation)
+		if err != nil {
+			return err
+		}
+		tagged[t] = img
 	}
 	f, err := os.Create(dst)
 	if err != nil {
@@ -243,15 +256,13 @@ func writeArchive(dst string, images map[name.Tag]v1.Image) error {
 	if err != nil {
 		return err
 	}
-	if err := out.WriteHeader(&tar.Header{Name: "repositories", Mode: 0o644, Size: int64(len(repoJSON))}); err != nil {
-		return err
-	}
-	if _, err := out.Write(repoJSON); err != nil {
+	if err := writeEntry(out, "repositories", repoJSON); err != nil {
 		return err
 	}
 
 	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(tarball.MultiRefWrite(refs, pw)) }()
+	go func() { pw.CloseWithError(tarball.MultiRefWrite(tagged, pw)) }()
+	defer pr.Close()
 	in := tar.NewReader(pr)
 	for {
 		hdr, err := in.Next()
@@ -259,15 +270,25 @@ func writeArchive(dst string, images map[name.Tag]v1.Image) error {
 			break
 		}
 		if err != nil {
-			pr.CloseWithError(err)
 			return err
 		}
+		if hdr.Name == "manifest.json" {
+			data, err := io.ReadAll(in)
+			if err != nil {
+				return err
+			}
+			if data, err = exactRepoTags(data, refsByConfig); err != nil {
+				return err
+			}
+			if err := writeEntry(out, hdr.Name, data); err != nil {
+				return err
+			}
+			continue
+		}
 		if err := out.WriteHeader(hdr); err != nil {
-			pr.CloseWithError(err)
 			return err
 		}
 		if _, err := io.Copy(out, in); err != nil {
-			pr.CloseWithError(err)
 			return err
 		}
 	}
@@ -275,4 +296,38 @@ func writeArchive(dst string, images map[name.Tag]v1.Image) error {
 		return err
 	}
 	return f.Close()
+}
+
+// exactRepoTags rewrites each manifest.json entry's RepoTags to the exact references of its config.
+func exactRepoTags(data []byte, refsByConfig map[string][]string) ([]byte, error) {
+	var entries []map[string]any
+	if err := json.Unmarshal(data, &entries); err != nil {
+		return nil, fmt.Errorf("parse manifest.json: %w", err)
+	}
+	for _, e := range entries {
+		config, _ := e["Config"].(string)
+		hex := strings.TrimSuffix(strings.TrimPrefix(path.Base(config), "sha256:"), ".json")
+		refs, ok := refsByConfig[hex]
+		if !ok {
+			return nil, fmt.Errorf("manifest.json names config %s, which no image has", config)
+		}
+		e["RepoTags"] = refs
+	}
+	return json.Marshal(entries)
+}
+
+func cutTag(ref string) (repo, tag string, ok bool) {
+	i := strings.LastIndex(ref, ":")
+	if i < 0 || i < strings.LastIndex(ref, "/") {
+		return "", "", false
+	}
+	return ref[:i], ref[i+1:], true
+}
+
+func writeEntry(w *tar.Writer, name string, data []byte) error {
+	if err := w.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(data))}); err != nil {
+		return err
+	}
+	_, err := w.Write(data)
+	return err
 }
