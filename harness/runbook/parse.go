@@ -418,6 +418,9 @@ func (p *parser) process() error {
 		return nil
 	}
 	for _, sub := range p.subHeadings(h) {
+		if scenarioRE.MatchString(sub.text) {
+			continue
+		}
 		m := phaseRE.FindStringSubmatch(sub.text)
 		if m == nil {
 			continue // an empty heading

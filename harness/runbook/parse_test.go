@@ -423,3 +423,17 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestScenarioInsideProcessSection: a scenario heading one level below the process heading is a
+// scenario, not a phase.
+func TestScenarioInsideProcessSection(t *testing.T) {
+	t.Parallel()
+	md := "# R\n\n## Response Process\n\n### 1. Fix (0-10 minutes)\n- fix\n\n### Scenario 1: Web Down\n\n**Mitigation:**\n```bash\n# Option A: x\nkubectl get pods\n```\n"
+	rb, err := runbook.Parse([]byte(md))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rb.Process) != 1 || rb.Process[0].Name != "Fix" || len(rb.Scenarios) != 1 {
+		t.Fatalf("process = %+v, scenarios = %d", rb.Process, len(rb.Scenarios))
+	}
+}

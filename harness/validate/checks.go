@@ -235,6 +235,9 @@ func (v *validator) checkKubectl(s step, call runbook.Call) {
 	if inv.Is("exec") || inv.Is("attach") || inv.Is("run") {
 		if inv.Bool("tty") {
 			reason := "-t asks for a terminal: run non-interactively (a drill, CI, a script) kubectl says \"Unable to use a TTY - input is not a terminal\"; drop -t, and -i unless stdin is piped in"
+			if call.Piped {
+				reason = "-t with stdin piped in: a pipe is not a terminal, so kubectl says \"Unable to use a TTY - input is not a terminal\"; keep -i, drop -t"
+			}
 			if call.PipesOut {
 				reason += "; with -t the output also goes through a pseudo-terminal (\\r\\n line ends) into the next command of the pipe"
 			}

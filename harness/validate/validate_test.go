@@ -92,6 +92,31 @@ func TestChecks(t *testing.T) {
 		{"restart and wait", mitigation("# Option A: x", "kubectl rollout restart deployment/web -n ns", "kubectl rollout status deployment/web -n ns --timeout=5m"), "rollout-wait", "", 0},
 		{"stamp placeholder", mitigation("# Option A: x", "kubectl get pods") + "\n**Last Tested:** [DATE]\n", "schedule", validate.Warning, 11},
 	}
+	evidence := func(capture bool) string {
+		md := "# R\n\n## Process\n\n### 1. Mitigate (10-30 minutes)\n- Capture evidence before making changes\n\n## Scenarios\n\n" +
+			"### Scenario 1: Web Down\n\n**Mitigation:**\n```bash\n# Option A: Restart\nkubectl rollout restart deployment/web -n shop\n" +
+			"kubectl rollout status deployment/web -n shop\n```\n\n"
+		if capture {
+			md += "**Evidence Capture:**\n```bash\nkubectl logs deployment/web -n shop > /tmp/web.log\n```\n\n"
+		} else {
+			md += "**Post-Mitigation:**\n- Check\n\n```bash\n\n```\n\n"
+		}
+		return md + "## Evidence Requirements\n\n**All incidents must generate evidence packs containing:**\n1. Logs\n\n" +
+			"**Evidence Storage:**\n```text\n/evidence/[ID]/\n└── web-[timestamp].log\n```\n"
+	}
+	cases = append(cases, []struct {
+		name  string
+		md    string
+		check string
+		level validate.Level
+		line  int
+	}{
+		{"evidence after mitigation", evidence(true), "evidence", validate.Warning, 20},
+		{"evidence outside the storage tree", evidence(true), "evidence", validate.Warning, 21},
+		{"storage tree file nobody writes", evidence(true), "evidence", validate.Warning, 32},
+		{"scenario without evidence", evidence(false), "evidence", validate.Warning, 10},
+		{"tty with piped stdin", mitigation("# Option A: x", "echo hi | kubectl exec -it deploy/x -- tee /f"), "tty", validate.Warning, 8},
+	}...)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
