@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -43,7 +44,7 @@ passing drill, and a month end moves to the last day of a shorter month (Jan 31 
 				}
 				at = t
 			}
-			if !contains(report.Formats, format) {
+			if !slices.Contains(report.Formats, format) {
 				return badInput("unknown format %q: use %s", format, strings.Join(report.Formats, ", "))
 			}
 			var gates []report.Status
@@ -113,15 +114,6 @@ func orNever(s string) string {
 		return "never"
 	}
 	return s
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 func writeReport(stdout io.Writer, output string, rep report.Report, format string) error {

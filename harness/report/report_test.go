@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,9 +14,8 @@ import (
 	"github.com/firedrill-dev/firedrill/harness/ledger"
 	"github.com/firedrill-dev/firedrill/harness/report"
 	"github.com/firedrill-dev/firedrill/harness/runbook"
+	"github.com/firedrill-dev/firedrill/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 var now = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 
@@ -199,7 +197,7 @@ func TestFormatsGolden(t *testing.T) {
 		if err := report.Write(&buf, rep, f.format); err != nil {
 			t.Fatal(err)
 		}
-		golden(t, filepath.Join("testdata", f.file), buf.Bytes())
+		golden.Check(t, filepath.Join("testdata", f.file), buf.Bytes())
 	}
 	var buf bytes.Buffer
 	if err := report.Write(&buf, rep, "pdf"); err == nil || err.Error() != `unknown format "pdf": use table, markdown, json, html` {
@@ -294,24 +292,5 @@ func TestUpdateStampsNeedsStamps(t *testing.T) {
 	_, err = report.UpdateStamps(src, rb, report.Build(rb, nil, now))
 	if !errors.Is(err, report.ErrNoStamp) || err.Error() != `the runbook has no stamp to update: add a line "**Last Tested:** [DATE]" to minimal.md` {
 		t.Errorf("error = %v", err)
-	}
-}
-
-func golden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the output (run go test -update after checking the change):\n%s", path, got)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,9 +12,8 @@ import (
 	"github.com/firedrill-dev/firedrill/fixtures"
 	"github.com/firedrill-dev/firedrill/harness/runbook"
 	"github.com/firedrill-dev/firedrill/harness/validate"
+	"github.com/firedrill-dev/firedrill/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // mitigation wraps shell lines in a one-scenario runbook. The first shell line is line 7.
 func mitigation(lines ...string) string {
@@ -187,25 +185,6 @@ func TestSeedGolden(t *testing.T) {
 	if err := json.Unmarshal(js.Bytes(), &back); err != nil || len(back.Findings) != len(rep.Findings) {
 		t.Fatalf("JSON does not round-trip: %v", err)
 	}
-	golden(t, "testdata/incident-response.txt", text.Bytes())
-	golden(t, "testdata/incident-response.json", js.Bytes())
-}
-
-func golden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the output (run go test -update after checking the change):\n%s", path, got)
-	}
+	golden.Check(t, "testdata/incident-response.txt", text.Bytes())
+	golden.Check(t, "testdata/incident-response.json", js.Bytes())
 }
