@@ -73,7 +73,7 @@ func Parse(src []byte, opts ...ParseOption) (*Runbook, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	p := &parser{src: src, path: o.path, blocks: map[ast.Node]parsedBlock{}, events: map[int][]shellEvent{}}
+	p := &parser{src: src, path: o.path, blocks: map[ast.Node]Block{}, events: map[int][]shellEvent{}}
 	return p.parse(o.config)
 }
 
@@ -82,13 +82,9 @@ type parser struct {
 	path       string
 	lineStarts []int
 	nodes      []ast.Node // top-level blocks
-	blocks     map[ast.Node]parsedBlock
+	blocks     map[ast.Node]Block
 	events     map[int][]shellEvent // shell events of each block, by the block's line
 	rb         *Runbook
-}
-
-type parsedBlock struct {
-	block Block
 }
 
 func (p *parser) errorf(line int, format string, args ...any) error {
@@ -267,16 +263,16 @@ func (p *parser) links() error {
 func (p *parser) allBlocks() error {
 	for _, n := range p.nodes {
 		if _, ok := n.(*ast.FencedCodeBlock); ok {
-			p.rb.Blocks = append(p.rb.Blocks, p.block(n).block)
+			p.rb.Blocks = append(p.rb.Blocks, p.block(n))
 		}
 	}
 	return nil
 }
 
 // block parses a fenced code block once.
-func (p *parser) block(n ast.Node) parsedBlock {
-	if pb, ok := p.blocks[n]; ok {
-		return pb
+func (p *parser) block(n ast.Node) Block {
+	if b, ok := p.blocks[n]; ok {
+		return b
 	}
 	fb := n.(*ast.FencedCodeBlock)
 	var content bytes.Buffer
@@ -285,25 +281,23 @@ func (p *parser) block(n ast.Node) parsedBlock {
 		seg := lines.At(i)
 		content.Write(seg.Value(p.src))
 	}
-	pb := parsedBlock{block: Block{Line: p.nodeLine(fb), Text: content.String()}}
+	b := Block{Line: p.nodeLine(fb), Text: content.String()}
 	if fb.Info != nil {
-		info := strings.Fields(string(fb.Info.Segment.Value(p.src)))
-		if len(info) > 0 {
-			pb.block.Lang = strings.ToLower(info[0])
+		if info := strings.Fields(string(fb.Info.Segment.Value(p.src))); len(info) > 0 {
+			b.Lang = strings.ToLower(info[0])
 		}
 	}
-	if pb.block.Shell() && lines.Len() > 0 {
-		first := p.line(lines.At(0).Start)
-		events, err := parseShell(pb.block.Text, first)
+	if b.Shell() && lines.Len() > 0 {
+		events, err := parseShell(b.Text, p.line(lines.At(0).Start))
 		if err != nil {
-			pb.block.ParseError = err.Error()
+			b.ParseError = err.Error()
 		} else {
-			pb.block.Commands = commandsOf(events)
-			p.events[pb.block.Line] = events
+			b.Commands = commandsOf(events)
+			p.events[b.Line] = events
 		}
 	}
-	p.blocks[n] = pb
-	return pb
+	p.blocks[n] = b
+	return b
 }
 
 var severityNameRE = regexp.MustCompile(`^(\S+)\s*(?:[-–—:]\s*(.+))?$`)
@@ -445,7 +439,7 @@ func (p *parser) process() error {
 			case *ast.List:
 				ph.Items = append(ph.Items, p.listItems(n)...)
 			case *ast.FencedCodeBlock:
-				ph.Blocks = append(ph.Blocks, p.block(n).block)
+				ph.Blocks = append(ph.Blocks, p.block(n))
 			}
 		}
 		p.rb.Process = append(p.rb.Process, ph)
@@ -501,7 +495,7 @@ func (p *parser) parts(nodes []ast.Node) []Part {
 		case *ast.List:
 			out[cur].Items = append(out[cur].Items, p.listItems(n)...)
 		case *ast.FencedCodeBlock:
-			out[cur].Blocks = append(out[cur].Blocks, p.block(n).block)
+			out[cur].Blocks = append(out[cur].Blocks, p.block(n))
 		case *ast.Paragraph:
 			out[cur].Paragraphs = append(out[cur].Paragraphs, Item{Text: p.text(n), Line: p.nodeLine(n)})
 		}

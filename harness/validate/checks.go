@@ -335,11 +335,17 @@ func (v *validator) checkURLs(s step, call runbook.Call) {
 	hasFail, hasTimeout := false, false
 	for _, a := range call.Args[1:] {
 		switch {
-		case a.Lit == "-f" || a.Lit == "--fail" || a.Lit == "--fail-with-body" || strings.HasPrefix(a.Lit, "-") && !strings.HasPrefix(a.Lit, "--") && strings.Contains(a.Lit, "f") && len(a.Lit) <= 5:
+		case a.Lit == "--fail" || a.Lit == "--fail-with-body":
 			hasFail = true
 		case a.Lit == "-m" || strings.HasPrefix(a.Lit, "--max-time") || strings.HasPrefix(a.Lit, "--connect-timeout"):
 			hasTimeout = true
+		case len(a.Lit) > 1 && a.Lit[0] == '-' && a.Lit[1] != '-' && strings.Contains(a.Lit, "f"): // -f, -fsS
+			hasFail = true
 		}
+	}
+	fix := "add -f"
+	if !hasTimeout {
+		fix += " and --max-time so it cannot hang"
 	}
 	for _, a := range call.Args[1:] {
 		if !strings.Contains(a.Lit, "://") {
@@ -361,7 +367,7 @@ func (v *validator) checkURLs(s step, call runbook.Call) {
 			v.addStep(s, Info, "url", fmt.Sprintf("needs network access to %s from where it runs (VPN, egress); have a fallback inside the cluster", host))
 		}
 		if (u.Scheme == "http" || u.Scheme == "https") && !hasFail {
-			v.addStep(s, Warning, "url", "curl exits 0 on HTTP 500 or 503 without -f (--fail): the check cannot fail; add -f"+map[bool]string{false: " and --max-time so it cannot hang", true: ""}[hasTimeout])
+			v.addStep(s, Warning, "url", "curl exits 0 on HTTP 500 or 503 without -f (--fail): the check cannot fail; "+fix)
 		}
 	}
 }
