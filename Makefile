@@ -27,7 +27,7 @@ deps: ## Install what tests need from Debian when missing (root): PostgreSQL, Re
 .PHONY: test
 test: deps ## Unit and integration tests (real PostgreSQL and Redis on loopback), no Docker needed
 	$(GO) vet ./...
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 $$($(GO) list ./... | grep -v '/drills$$')
 
 .PHONY: validate
 validate: build ## Review the runbook statically: findings with line numbers (RUNBOOK=...)
@@ -40,6 +40,10 @@ report: build ## Compliance report: last tested, next due, overdue per scenario 
 .PHONY: verify
 verify: build ## Check the drill ledger's hash chain and every evidence pack it references
 	$(FIREDRILL) verify --ledger $(LEDGER)
+
+.PHONY: cleanup
+cleanup: build ## Undo whatever a crashed or killed drill left behind, from the undo journals
+	$(FIREDRILL) cleanup
 
 .PHONY: docker
 docker: ## Install and start Docker when missing, with the runc wrapper where the host needs it
