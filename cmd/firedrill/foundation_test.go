@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/firedrill-dev/firedrill/harness/evidence"
 	"github.com/firedrill-dev/firedrill/harness/ledger"
 )
 
@@ -271,5 +272,46 @@ func TestVerifyNamesTheEditedRecord(t *testing.T) {
 			t.Errorf("record %d: exit %d, %q", rec, code, stderr)
 		}
 		offset += len(line)
+	}
+}
+
+func TestVerifyEvidencePacks(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	pack, err := evidence.New(filepath.Join(dir, "evidence"), "INC-7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pack.AddLog(evidence.LogEvents, evidence.During, time.Date(2026, 11, 2, 3, 0, 0, 0, time.UTC), strings.NewReader("BackOff\n")); err != nil {
+		t.Fatal(err)
+	}
+	m, err := pack.Finalize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "ledger.jsonl")
+	l, err := ledger.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	end := time.Date(2026, 11, 2, 3, 10, 0, 0, time.UTC)
+	for _, p := range []string{pack.Dir(), filepath.Join(dir, "elsewhere")} {
+		if _, err := l.Append(context.Background(), ledger.Record{Scenario: "frontend", StartedAt: end.Add(-time.Minute), FinishedAt: end,
+			Result: ledger.Passed, EvidencePath: p, EvidenceDigest: m.Digest}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, stderr, code := run(t, "verify", "--ledger", path)
+	if code != exitOK || !strings.Contains(out, "record 1: evidence pack "+pack.Dir()+": intact") || !strings.Contains(out, "record 2: evidence pack "+filepath.Join(dir, "elsewhere")+": absent") {
+		t.Fatalf("exit %d %s\n%s", code, stderr, out)
+	}
+	if _, stderr, code := run(t, "verify", "--ledger", path, "--require-evidence"); code != exitFindings || stderr != "firedrill: evidence packs do not verify: record 2 (absent)" {
+		t.Errorf("--require-evidence: exit %d, %q", code, stderr)
+	}
+	if err := os.WriteFile(filepath.Join(pack.Dir(), "extra.txt"), []byte("planted"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, code := run(t, "verify", "--ledger", path); code != exitFindings || stderr != "firedrill: evidence packs do not verify: record 1 (altered)" {
+		t.Errorf("altered pack: exit %d, %q", code, stderr)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -13,13 +14,18 @@ import (
 func init() { subcommands = append(subcommands, newVerifyCmd) }
 
 func newVerifyCmd() *cobra.Command {
-	var path, head string
+	var (
+		path, head                     string
+		checkEvidence, requireEvidence bool
+	)
 	cmd := &cobra.Command{
 		Use:   "verify",
 		Short: "Check that the drill ledger has not been edited, cut or reordered",
 		Long: `Check every record of the drill ledger and the hash chain between them. Any edit, deletion,
 insertion or reordering is reported with the first bad record. --head HASH also catches records
-removed from the end: pass the head printed by an earlier verify.
+removed from the end: pass the head printed by an earlier verify. Each record's evidence pack
+(evidence_path, relative to the current directory) is re-hashed against its manifest and its
+digest compared with the record's; packs not on this machine are listed as absent.
 
 Exit codes: 0 intact, 1 tampered or corrupt, 2 bad input.`,
 		Args: cobra.NoArgs,
@@ -41,10 +47,30 @@ Exit codes: 0 intact, 1 tampered or corrupt, 2 bad input.`,
 			if head == "" {
 				head = "none (empty)"
 			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s: %d records, chain intact, head %s\n", path, sum.Records, head)
-			return err
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "%s: %d records, chain intact, head %s\n", path, sum.Records, head)
+			if !checkEvidence {
+				return nil
+			}
+			records, err := ledger.ReadFile(path)
+			if err != nil {
+				return fmt.Errorf("read ledger %s: %w", path, err)
+			}
+			var bad []string
+			for _, c := range ledger.VerifyEvidence(records, ".") {
+				fmt.Fprintln(out, c)
+				if c.State == ledger.Altered || c.State == ledger.Mismatch || (c.State == ledger.Absent && requireEvidence) {
+					bad = append(bad, fmt.Sprintf("record %d (%s)", c.Record, c.State))
+				}
+			}
+			if len(bad) > 0 {
+				return &exitError{code: exitFindings, err: fmt.Errorf("evidence packs do not verify: %s", strings.Join(bad, ", "))}
+			}
+			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&checkEvidence, "evidence", true, "also verify the evidence pack each record names (evidence_path), when it is on this machine")
+	cmd.Flags().BoolVar(&requireEvidence, "require-evidence", false, "fail when a record's evidence pack is not on this machine")
 	cmd.Flags().StringVar(&path, "ledger", ledger.DefaultPath, "the drill ledger (JSON Lines)")
 	cmd.Flags().StringVar(&head, "head", "", "hash of a record the ledger must still contain (catches records cut from the end)")
 	return cmd

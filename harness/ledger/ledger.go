@@ -54,6 +54,7 @@ type Record struct {
 	ResponseTarget Duration  `json:"response_target"` // the severity's response time
 	TargetMet      bool      `json:"target_met"`
 	EvidenceDigest string    `json:"evidence_digest"`
+	EvidencePath   string    `json:"evidence_path,omitempty"` // the pack's directory; relative paths are from the repository root
 	RunbookDigest  string    `json:"runbook_digest"`
 	HarnessVersion string    `json:"harness_version"`
 	Where          string    `json:"where"`          // CI run URL or host
