@@ -120,7 +120,7 @@ type Block struct {
 // Shell reports whether the block is tagged as shell.
 func (b Block) Shell() bool {
 	switch b.Lang {
-	case "bash", "sh", "shell", "zsh", "console":
+	case "bash", "sh", "shell", "zsh":
 		return true
 	}
 	return false

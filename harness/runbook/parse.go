@@ -767,9 +767,8 @@ func (p *parser) checklist() error {
 }
 
 var (
-	scheduleRE     = regexp.MustCompile(`(?i)schedule`)
-	cadenceLineRE  = regexp.MustCompile(`^(.+?):\s*(.+)$`)
-	testingHeading = regexp.MustCompile(`(?i)\btest`)
+	scheduleRE    = regexp.MustCompile(`(?i)schedule`)
+	cadenceLineRE = regexp.MustCompile(`^(.+?):\s*(.+)$`)
 )
 
 // schedule reads the testing schedule: a part labelled "...Schedule:" (or a heading naming a schedule)
