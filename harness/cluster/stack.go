@@ -37,11 +37,14 @@ func Render(dir string, images []string) ([]*unstructured.Unstructured, error) {
 	}
 	var objs []*unstructured.Unstructured
 	for _, res := range resMap.Resources() {
-		m, err := res.Map()
+		data, err := res.MarshalJSON()
 		if err != nil {
 			return nil, err
 		}
-		obj := &unstructured.Unstructured{Object: m}
+		obj := &unstructured.Unstructured{}
+		if err := obj.UnmarshalJSON(data); err != nil {
+			return nil, err
+		}
 		if err := setImages(obj, byRepo); err != nil {
 			return nil, err
 		}

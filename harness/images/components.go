@@ -112,8 +112,9 @@ func (b *builder) componentImage(ctx context.Context, component, version string,
 		entrypoint = []string{"/pause"}
 	case "kindnetd":
 		baseImg = debian
-		files["bin/kindnetd"], err = bin(filepath.Join(b.cfg.RepoRoot, "fixtures/images/kindnetd/kindnetd.sh"))
-		entrypoint = []string{"/bin/kindnetd"}
+		// Not under bin/: on Debian's merged /usr, bin is a symlink a layer must not shadow.
+		files["usr/local/bin/kindnetd"], err = bin(filepath.Join(b.cfg.RepoRoot, "fixtures/images/kindnetd/kindnetd.sh"))
+		entrypoint = []string{"/usr/local/bin/kindnetd"}
 	case "local-path-provisioner":
 		files["usr/local/bin/local-path-provisioner"], err = bin(bins.lpp)
 	case "local-path-helper":

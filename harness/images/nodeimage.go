@@ -21,6 +21,10 @@ import (
 
 // Pinned tool versions; Kubernetes' own version comes from fixtures/images/kubernetes/go.mod.
 const (
+	// nodeRecipe changes whenever this package assembles the node image differently, so the
+	// content key of the node image changes with it.
+	nodeRecipe = "2"
+
 	crictlVersion = "v1.34.0"
 	lppVersion    = "v0.0.30"
 )
@@ -37,7 +41,7 @@ func (b *builder) nodeImage(ctx context.Context, base string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	k := newKey("node").add("base", base).add("kubernetes", kubeVersion).add("kind", kindVersion).
+	k := newKey("node").add("recipe", nodeRecipe).add("base", base).add("kubernetes", kubeVersion).add("kind", kindVersion).
 		add("crictl", crictlVersion).add("local-path-provisioner", lppVersion).add("go", runtime.Version())
 	for _, dir := range []string{"kind-base", "kubernetes", "etcd", "kindnetd", "kube-proxy"} {
 		if err := k.addTree(filepath.Join(root, "fixtures/images", dir)); err != nil {
