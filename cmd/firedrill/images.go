@@ -14,7 +14,7 @@ func init() { subcommands = append(subcommands, newImagesCmd) }
 func newImagesCmd() *cobra.Command {
 	var (
 		repoRoot, cacheDir, out, mirror, buildLog string
-		verbosity                                int
+		verbosity                                 int
 	)
 	cmd := &cobra.Command{
 		Use:   "images",
