@@ -76,7 +76,7 @@ drills: cluster-up ## Run every drill on one reused cluster (SEVERITY=P0 narrows
 .PHONY: run-drills
 run-drills:
 	@mkdir -p $(ARTIFACTS)
-	FIREDRILL_REPO=$(CURDIR) $(GINKGO) -v --label-filter='$(LABELS)' --junit-report=junit.xml --json-report=report.json \
+	FIREDRILL_REPO=$(CURDIR) $(GINKGO) -v --no-color --label-filter='$(LABELS)' --junit-report=junit.xml --json-report=report.json \
 		--output-dir=$(ARTIFACTS) --timeout=80m --fail-on-empty ./drills
 
 .PHONY: e2e

@@ -10,6 +10,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/portforward"
 	"k8s.io/client-go/transport/spdy"
@@ -57,7 +58,7 @@ var _ = Describe("The drill cluster", Label("cluster"), func() {
 
 		frontends, err := testCluster.ReadyPods(ctx, stack.Namespace, "component=frontend")
 		Expect(err).NotTo(HaveOccurred())
-		logs, err := testCluster.Clientset.CoreV1().Pods(stack.Namespace).GetLogs(frontends[0].Name, nil).DoRaw(ctx)
+		logs, err := testCluster.Clientset.CoreV1().Pods(stack.Namespace).GetLogs(frontends[0].Name, &corev1.PodLogOptions{}).DoRaw(ctx)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(logs).NotTo(BeEmpty())
 	})

@@ -160,7 +160,11 @@ func (d *Drill) sealPack(res *Result, runErr error) (evidence.Report, error) {
 func requirements(rb *runbook.Runbook, changes, approvals []string) evidence.Requirements {
 	var files []string
 	for _, e := range rb.Evidence.Tree {
-		files = append(files, e.Path)
+		path := e.Path
+		if e.Dir && !strings.HasSuffix(path, "/") {
+			path += "/"
+		}
+		files = append(files, path)
 	}
 	return evidence.Requirements{
 		Files:     files,

@@ -64,16 +64,19 @@ type Config struct {
 
 // OptionResult is what one mitigation option did.
 type OptionResult struct {
-	Letter    string        `json:"letter"`
-	Title     string        `json:"title"`
-	Line      int           `json:"line"`
-	Ran       bool          `json:"ran"`
-	Skipped   string        `json:"skipped,omitempty"`
-	Effect    string        `json:"effect,omitempty"`
-	Error     string        `json:"error,omitempty"`
-	Reverted  bool          `json:"reverted,omitempty"`
-	Recovered bool          `json:"recovered"`
-	Duration  time.Duration `json:"duration"`
+	Letter    string `json:"letter"`
+	Title     string `json:"title"`
+	Line      int    `json:"line"`
+	Ran       bool   `json:"ran"`
+	Skipped   string `json:"skipped,omitempty"`
+	Effect    string `json:"effect,omitempty"`
+	Error     string `json:"error,omitempty"`
+	Reverted  bool   `json:"reverted,omitempty"`
+	Recovered bool   `json:"recovered"`
+	// RecoveredAfterRevert is set when service was back once the temporary measure was taken back:
+	// the revert itself fixed the fault (e.g. the rollout it caused reloaded configuration).
+	RecoveredAfterRevert bool          `json:"recoveredAfterRevert,omitempty"`
+	Duration             time.Duration `json:"duration"`
 }
 
 // Result is the outcome of one drill.
@@ -353,10 +356,14 @@ func (d *Drill) mitigate(ctx context.Context, cfg Config, res *Result) error {
 				return fmt.Errorf("revert option %s: %w", opt.Letter, err)
 			}
 			r.Reverted = true
+			seen, recovered := d.recovered(ctx, cfg.Scenario)
+			r.RecoveredAfterRevert = recovered
+			d.Note(fmt.Sprintf("after reverting option %s", opt.Letter), seen)
 		}
 		r.Duration = time.Since(t)
 		res.Options = append(res.Options, r)
-		if r.Recovered && opt.Revert == nil && !cfg.Exhaustive {
+		fixed := (r.Recovered && opt.Revert == nil) || r.RecoveredAfterRevert
+		if fixed && !cfg.Exhaustive {
 			return nil
 		}
 	}
@@ -479,7 +486,7 @@ func ledgerRecord(ctx context.Context, rb *runbook.Runbook, res Result) ledger.R
 		Scenario: res.Scenario, Severity: res.Severity, Kind: "fire-drill",
 		StartedAt: res.Started, FinishedAt: res.Finished, Result: result, Phases: phases,
 		ResponseTarget: ledger.Duration(res.ResponseTarget), TargetMet: res.TargetMet,
-		EvidenceDigest: res.EvidenceDigest, RunbookDigest: rb.Digest, HarnessVersion: Version,
+		EvidenceDigest: res.EvidenceDigest, EvidencePath: res.EvidenceDir, RunbookDigest: rb.Digest, HarnessVersion: Version,
 		Where: ledger.Where(os.Getenv),
 	}
 }
