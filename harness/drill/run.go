@@ -428,17 +428,29 @@ func (d *Drill) incidentMessage(s Scenario) string {
 // preferring the row whose incident type shares a word with the scenario title.
 func escalation(rb *runbook.Runbook, s *runbook.Scenario, severity string) []string {
 	var best *runbook.EscalationRow
-	bestScore := -1
+	bestScore := -1 << 31
 	titleWords := strings.Fields(strings.ToLower(s.Title))
+	var otherWords []string
+	for _, other := range rb.Scenarios {
+		if other.Name != s.Name {
+			otherWords = append(otherWords, strings.Fields(strings.ToLower(other.Title))...)
+		}
+	}
 	for i := range rb.Escalation {
 		row := &rb.Escalation[i]
 		if !slices.Contains(row.Severities, severity) {
 			continue
 		}
+		// A row sharing words with this scenario's title wins; one naming another scenario loses.
 		score := 0
 		for _, w := range strings.Fields(strings.ToLower(row.IncidentType)) {
-			if len(w) > 3 && slices.Contains(titleWords, w) {
-				score++
+			if len(w) <= 3 {
+				continue
+			}
+			if slices.Contains(titleWords, w) {
+				score += 2
+			} else if slices.Contains(otherWords, w) {
+				score--
 			}
 		}
 		if score > bestScore {

@@ -37,8 +37,8 @@ func (Scenario) Fault() drill.Fault { return &leak{} }
 
 func (Scenario) Symptoms() []drill.Symptom {
 	return []drill.Symptom{
-		{Text: `"Cannot connect to database" errors`, Observe: drill.LogLine(drill.FrontendSelector, "frontend", "cannot connect to database")},
 		{Text: "Query timeouts", Observe: queriesFail},
+		{Text: `"Cannot connect to database" errors`, Observe: drill.LogLine(drill.FrontendSelector, "frontend", "cannot connect to database")},
 	}
 }
 
@@ -109,9 +109,14 @@ func postgresImage(ctx context.Context, d *drill.Drill) (string, error) {
 	return sts.Spec.Template.Spec.Containers[0].Image, nil
 }
 
-// leakerPod opens n sessions that each wait forever for input: idle, never closed.
+// leakerPod is a hung client: each of its n workers retries until it holds a session, then keeps it
+// idle forever (psql sleeps in a shell escape with the connection open) and never reconnects, so
+// freed slots are taken as they come until max_connections is exhausted.
 func leakerPod(ns, image string, n int) *corev1.Pod {
-	script := fmt.Sprintf(`for i in $(seq %d); do (sleep infinity | psql -h aureus-postgres -U aureus -d aureus_metadata -q) & done; wait`, n)
+	script := fmt.Sprintf(`for i in $(seq %d); do
+  (until psql -h aureus-postgres -U aureus -d aureus_metadata -qc 'SELECT 1' -c '\! sleep infinity'; do sleep 0.2; done) &
+done
+wait`, n)
 	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: leakerName, Namespace: ns, Labels: map[string]string{"app": "firedrill", "firedrill/role": "fault"}},
 		Spec: corev1.PodSpec{
@@ -144,7 +149,7 @@ func queriesFail(ctx context.Context, d *drill.Drill) (string, error) {
 		if err != nil {
 			return "", false, nil
 		}
-		return fmt.Sprintf("%d/%d queries failed", s.Failed, s.Queries), s.Failed == s.Queries, nil
+		return fmt.Sprintf("%d/%d queries failed: %s", s.Failed, s.Queries, strings.Join(s.Failures, "; ")), s.Failed > 0, nil
 	})
 }
 
@@ -187,16 +192,17 @@ func restartPostgres() drill.Option {
 
 // killIdle is Option B: terminate idle sessions. The runbook's query only takes sessions idle for
 // more than 10 minutes, which a fresh leak has not reached; the Go step takes every idle session
-// older than the fault, over a superuser slot.
+// opened since the fault, over a superuser slot.
 func killIdle() drill.Option {
-	var before int
+	var leakedPIDs []string
 	return drill.Option{
 		Letter: "B",
 		Do: func(ctx context.Context, d *drill.Drill) error {
-			var err error
-			if before, err = leakedSessions(ctx, d); err != nil {
+			pids, err := psql(ctx, d, "SELECT pid FROM pg_stat_activity WHERE application_name = '"+leakerApp+"'")
+			if err != nil {
 				return err
 			}
+			leakedPIDs = strings.Fields(pids)
 			since := d.InjectedAt.Format("2006-01-02 15:04:05Z07:00")
 			_, err = d.Mutate(ctx, "terminate idle sessions", "postgres/sessions", drill.Undo{}, func(ctx context.Context) error {
 				_, err := psql(ctx, d, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE state = 'idle' "+
@@ -206,18 +212,26 @@ func killIdle() drill.Option {
 			return err
 		},
 		Verify: func(ctx context.Context, d *drill.Drill) (string, error) {
-			leaked, err := leakedSessions(ctx, d)
+			if len(leakedPIDs) == 0 {
+				return "", fmt.Errorf("no leaked session found to terminate")
+			}
+			left, err := psql(ctx, d, "SELECT count(*) FROM pg_stat_activity WHERE pid IN ("+strings.Join(leakedPIDs, ",")+")")
 			if err != nil {
 				return "", err
 			}
-			if leaked != 0 {
-				return "", fmt.Errorf("%d leaked sessions remain after termination", leaked)
+			if left != "0" {
+				return "", fmt.Errorf("%s of the %d leaked sessions remain after termination", left, len(leakedPIDs))
+			}
+			reopened, err := leakedSessions(ctx, d)
+			if err != nil {
+				return "", err
 			}
 			canary, err := canarySurvives(ctx, d)
 			if err != nil {
 				return "", err
 			}
-			return fmt.Sprintf("%d leaked idle sessions terminated, 0 left; %s", before, canary), nil
+			return fmt.Sprintf("%d leaked idle sessions terminated, 0 left (the hung client's pending attempts opened %d new ones); %s",
+				len(leakedPIDs), reopened, canary), nil
 		},
 	}
 }
