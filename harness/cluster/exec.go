@@ -58,6 +58,26 @@ func (c *Cluster) ReadyPods(ctx context.Context, ns, selector string) ([]corev1.
 	return ready, nil
 }
 
+// ExecPods lists the pods a command can run in, as `kubectl exec deployment/x` picks them: ready
+// pods first, then running ones that are not ready (a full disk makes every pod unready).
+func (c *Cluster) ExecPods(ctx context.Context, ns, selector string) ([]corev1.Pod, error) {
+	list, err := c.Clientset.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: selector})
+	if err != nil {
+		return nil, err
+	}
+	var ready, running []corev1.Pod
+	for _, p := range list.Items {
+		switch {
+		case p.DeletionTimestamp != nil || p.Status.Phase != corev1.PodRunning:
+		case podReady(p):
+			ready = append(ready, p)
+		default:
+			running = append(running, p)
+		}
+	}
+	return append(ready, running...), nil
+}
+
 func podReady(p corev1.Pod) bool {
 	for _, cond := range p.Status.Conditions {
 		if cond.Type == corev1.PodReady {

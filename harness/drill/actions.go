@@ -131,12 +131,12 @@ func (d *Drill) Scale(ctx context.Context, gvr schema.GroupVersionResource, name
 
 // ExecIn runs a command in the first ready pod matching selector and returns its stdout.
 func (d *Drill) ExecIn(ctx context.Context, selector, container string, stdin io.Reader, command ...string) ([]byte, error) {
-	pods, err := d.Cluster.ReadyPods(ctx, d.Namespace, selector)
+	pods, err := d.Cluster.ExecPods(ctx, d.Namespace, selector)
 	if err != nil {
 		return nil, err
 	}
 	if len(pods) == 0 {
-		return nil, fmt.Errorf("no ready pod matches %s", selector)
+		return nil, fmt.Errorf("no running pod matches %s", selector)
 	}
 	res, err := d.Cluster.Exec(ctx, d.Namespace, pods[0].Name, container, stdin, command...)
 	return res.Stdout, err

@@ -210,12 +210,12 @@ func Apply(ctx context.Context, c *cluster.Cluster, u Undo) error {
 		}
 		return err
 	case "exec":
-		pods, err := c.ReadyPods(ctx, u.Namespace, u.Selector)
+		pods, err := c.ExecPods(ctx, u.Namespace, u.Selector)
 		if err != nil {
 			return err
 		}
 		if len(pods) == 0 {
-			return fmt.Errorf("no ready pod matches %q", u.Selector)
+			return fmt.Errorf("no running pod matches %q", u.Selector)
 		}
 		_, err = c.Exec(ctx, u.Namespace, pods[0].Name, u.Container, nil, u.Command...)
 		return err
