@@ -55,7 +55,10 @@ type Config struct {
 	// Exhaustive runs every selected option even after service is restored, to exercise each one.
 	Exhaustive bool
 	// Ledger, when set, receives the drill's record once cleanup is done.
-	Ledger   *ledger.Ledger
+	Ledger *ledger.Ledger
+	// Settle is how long the drill watches for recovery after each option before judging it, as
+	// an engineer would give readiness probes and rollouts a moment (default 30s).
+	Settle   time.Duration
 	Progress Progress
 	Log      logr.Logger
 	// Now names the drill; tests may fix it.
@@ -348,7 +351,7 @@ func (d *Drill) mitigate(ctx context.Context, cfg Config, res *Result) error {
 			return fmt.Errorf("option %s (%s): %w", opt.Letter, model.Title, err)
 		}
 		d.Note(fmt.Sprintf("option %s effect verified", opt.Letter), r.Effect)
-		seen, recovered := d.recovered(ctx, cfg.Scenario)
+		seen, recovered := d.settle(ctx, cfg)
 		r.Recovered = recovered
 		d.Note(fmt.Sprintf("after option %s", opt.Letter), seen)
 		if opt.Revert != nil {
@@ -356,7 +359,7 @@ func (d *Drill) mitigate(ctx context.Context, cfg Config, res *Result) error {
 				return fmt.Errorf("revert option %s: %w", opt.Letter, err)
 			}
 			r.Reverted = true
-			seen, recovered := d.recovered(ctx, cfg.Scenario)
+			seen, recovered := d.settle(ctx, cfg)
 			r.RecoveredAfterRevert = recovered
 			d.Note(fmt.Sprintf("after reverting option %s", opt.Letter), seen)
 		}
@@ -501,6 +504,23 @@ func ledgerRecord(ctx context.Context, rb *runbook.Runbook, res Result) ledger.R
 		EvidenceDigest: res.EvidenceDigest, EvidencePath: res.EvidenceDir, RunbookDigest: rb.Digest, HarnessVersion: Version,
 		Where: ledger.Where(os.Getenv),
 	}
+}
+
+// settle watches for recovery for up to cfg.Settle and returns the last observation.
+func (d *Drill) settle(ctx context.Context, cfg Config) (string, bool) {
+	window := cfg.Settle
+	if window == 0 {
+		window = 30 * time.Second
+	}
+	settleCtx, cancel := context.WithTimeout(ctx, window)
+	defer cancel()
+	var seen string
+	var recovered bool
+	_, _ = Until(settleCtx, func(ctx context.Context) (string, bool, error) {
+		seen, recovered = d.recovered(ctx, cfg.Scenario)
+		return seen, recovered, nil
+	})
+	return seen, recovered
 }
 
 // recovered tells whether service is back: the steady state holds and, for scenarios with their
