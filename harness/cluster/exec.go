@@ -98,8 +98,10 @@ type HTTPResult struct {
 // harness reaches the stack without port-forwards. kind is "services" or "pods"; target is
 // "name:port".
 func (c *Cluster) ProxyHTTP(ctx context.Context, ns, kind, target, method, path string, body []byte, headers map[string]string) (HTTPResult, error) {
+	// No retries: client-go retries a 429 as if the API server sent it, but here it is the
+	// application's answer (rate limiting) and must reach the caller as is.
 	req := c.Clientset.CoreV1().RESTClient().Verb(method).Namespace(ns).Resource(kind).Name(target).
-		SubResource("proxy").Suffix(strings.TrimPrefix(path, "/"))
+		SubResource("proxy").Suffix(strings.TrimPrefix(path, "/")).MaxRetries(0)
 	if body != nil {
 		req = req.Body(body).SetHeader("Content-Type", "application/json")
 	}
