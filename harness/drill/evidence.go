@@ -125,12 +125,15 @@ func (d *Drill) sealPack(res *Result, runErr error) (evidence.Report, error) {
 	if err := d.pack.SetTimeline(d.InjectedAt, events); err != nil {
 		return evidence.Report{}, err
 	}
-	if err := d.pack.SetImpact(evidence.Impact{
-		Severity: d.Severity.Name, Component: d.Scenario.Name, Description: d.Scenario.Title + ": " + res.Fault,
-		UsersAffected: "all users (drill traffic)", Started: d.InjectedAt, Detected: d.DetectedAt, Recovered: d.RecoveredAt,
-		ErrorRate: 1, ResponseTarget: d.Severity.ResponseTime,
-	}); err != nil {
-		return evidence.Report{}, err
+	// A drill interrupted before detection has no impact to assess; its pack is incomplete anyway.
+	if !d.DetectedAt.IsZero() {
+		if err := d.pack.SetImpact(evidence.Impact{
+			Severity: d.Severity.Name, Component: d.Scenario.Name, Description: d.Scenario.Title + ": " + res.Fault,
+			UsersAffected: "all users (drill traffic)", Started: d.InjectedAt, Detected: d.DetectedAt, Recovered: d.RecoveredAt,
+			ErrorRate: 1, ResponseTarget: d.Severity.ResponseTime,
+		}); err != nil {
+			return evidence.Report{}, err
+		}
 	}
 	if err := d.pack.SetChecklist(checklist(d.Runbook, runErr == nil)); err != nil {
 		return evidence.Report{}, err
