@@ -8,6 +8,8 @@ stamp() { echo "e2e: $* (t+$(( $(date +%s) - start ))s)"; }
 stamp "docker"; make --no-print-directory docker
 stamp "images"; make --no-print-directory images
 trap 'stamp "cluster-down"; make --no-print-directory cluster-down || true' EXIT
+# A fresh cluster every run: one left from an earlier run (stopped with its dockerd) is removed.
+stamp "cluster-down (leftovers)"; make --no-print-directory cluster-down
 stamp "cluster-up"; make --no-print-directory cluster-up
 stamp "drills"; make --no-print-directory run-drills LABELS="${E2E_LABELS:-cluster || drill}"
 stamp "done"

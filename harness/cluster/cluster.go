@@ -76,18 +76,18 @@ func Up(ctx context.Context, cfg Config) (*Cluster, error) {
 		return nil, fmt.Errorf("list kind clusters: %w", err)
 	}
 	if slices.Contains(existing, cfg.Name) {
-		image, err := nodeImage(ctx, cfg.Name)
+		image, running, err := nodeState(ctx, cfg.Name)
 		if err != nil {
 			return nil, err
 		}
-		if image == cfg.NodeImage || cfg.NodeImage == "" {
+		if running && (image == cfg.NodeImage || cfg.NodeImage == "") {
 			cfg.Log.Info("reusing cluster", "cluster", cfg.Name, "nodeImage", image)
 			if err := provider.ExportKubeConfig(cfg.Name, cfg.Kubeconfig, false); err != nil {
 				return nil, fmt.Errorf("export kubeconfig of %s: %w", cfg.Name, err)
 			}
 			return connect(cfg, provider)
 		}
-		cfg.Log.Info("recreating cluster: node image changed", "cluster", cfg.Name, "had", image, "want", cfg.NodeImage)
+		cfg.Log.Info("recreating cluster: node image changed or node stopped", "cluster", cfg.Name, "had", image, "want", cfg.NodeImage, "running", running)
 		if err := provider.Delete(cfg.Name, cfg.Kubeconfig); err != nil {
 			return nil, fmt.Errorf("delete %s: %w", cfg.Name, err)
 		}
@@ -232,11 +232,13 @@ func loadImage(ctx context.Context, n nodes.Node, image string) error {
 	return loadErr
 }
 
-// nodeImage returns the image the cluster's control-plane container runs.
-func nodeImage(ctx context.Context, name string) (string, error) {
-	out, err := exec.CommandContext(ctx, "docker", "inspect", "--format", "{{.Config.Image}}", name+"-control-plane").Output()
+// nodeState returns the image the cluster's control-plane container runs and whether it runs
+// (after a reboot or a docker restart the container exists but is stopped).
+func nodeState(ctx context.Context, name string) (string, bool, error) {
+	out, err := exec.CommandContext(ctx, "docker", "inspect", "--format", "{{.Config.Image}} {{.State.Running}}", name+"-control-plane").Output()
 	if err != nil {
-		return "", fmt.Errorf("inspect %s-control-plane: %w", name, err)
+		return "", false, fmt.Errorf("inspect %s-control-plane: %w", name, err)
 	}
-	return strings.TrimSpace(string(out)), nil
+	image, running, _ := strings.Cut(strings.TrimSpace(string(out)), " ")
+	return image, running == "true", nil
 }
