@@ -65,8 +65,10 @@ GINKGO := $(GO) run github.com/onsi/ginkgo/v2/ginkgo
 LABELS := drill$(if $(SCENARIO), && scenario:$(SCENARIO))$(if $(SEVERITY), && severity:$(SEVERITY))
 
 .PHONY: drill
-drill: cluster-up ## Run one drill on the kind cluster: make drill SCENARIO=policy
-	@test -n "$(SCENARIO)" || { echo "make drill: say which, e.g. make drill SCENARIO=policy (frontend, database, storage, policy, ratelimit)"; exit 2; }
+drill: build ## Run one drill on the kind cluster: make drill SCENARIO=policy
+	@test -n "$(SCENARIO)" || { echo "make drill: say which, e.g. make drill SCENARIO=policy; the runbook has:"; $(FIREDRILL) scenarios $(RUNBOOK); exit 2; }
+	@$(FIREDRILL) scenarios --check $(SCENARIO) $(RUNBOOK)
+	$(MAKE) --no-print-directory cluster-up
 	$(MAKE) --no-print-directory run-drills
 
 .PHONY: drills
