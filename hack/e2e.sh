@@ -7,6 +7,7 @@ start=$(date +%s)
 stamp() { echo "e2e: $* (t+$(( $(date +%s) - start ))s)"; }
 stamp "docker"; make --no-print-directory docker
 stamp "images"; make --no-print-directory images
+stamp "image smoke test"; FIREDRILL_IMAGES="$PWD/.work/images.json" go test -count=1 -run TestDockerImagesSmoke ./harness/images
 trap 'stamp "cluster-down"; make --no-print-directory cluster-down || true' EXIT
 # A fresh cluster every run: one left from an earlier run (stopped with its dockerd) is removed.
 stamp "cluster-down (leftovers)"; make --no-print-directory cluster-down
