@@ -148,15 +148,15 @@ func (d *Drill) WaitRollout(ctx context.Context, gvr schema.GroupVersionResource
 }
 
 // PodUIDs returns the UIDs of the pods matching selector, to prove pods were replaced.
-func (d *Drill) PodUIDs(ctx context.Context, selector string) (map[types.UID]bool, error) {
+func (d *Drill) PodUIDs(ctx context.Context, selector string) (map[string]bool, error) {
 	list, err := d.Cluster.Clientset.CoreV1().Pods(d.Namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
 	if err != nil {
 		return nil, err
 	}
-	uids := map[types.UID]bool{}
+	uids := map[string]bool{}
 	for _, p := range list.Items {
 		if p.DeletionTimestamp == nil {
-			uids[p.UID] = true
+			uids[string(p.UID)] = true
 		}
 	}
 	return uids, nil

@@ -109,7 +109,7 @@ func restart() drill.Option {
 		Letter: "A",
 		Do: func(ctx context.Context, d *drill.Drill) error {
 			var err error
-			if before, err = podUIDs(ctx, d); err != nil {
+			if before, err = d.PodUIDs(ctx, drill.FrontendSelector); err != nil {
 				return err
 			}
 			_, _, err = d.RolloutRestart(ctx, drill.Deployments, deployment)
@@ -117,7 +117,7 @@ func restart() drill.Option {
 		},
 		Verify: func(ctx context.Context, d *drill.Drill) (string, error) {
 			return drill.Until(ctx, func(ctx context.Context) (string, bool, error) {
-				now, err := podUIDs(ctx, d)
+				now, err := d.PodUIDs(ctx, drill.FrontendSelector)
 				if err != nil {
 					return "", false, err
 				}
@@ -146,7 +146,7 @@ func scaleUp() drill.Option {
 				if err != nil {
 					return "", false, err
 				}
-				pods, err := podUIDs(ctx, d)
+				pods, err := d.PodUIDs(ctx, drill.FrontendSelector)
 				if err != nil {
 					return "", false, err
 				}
@@ -242,16 +242,4 @@ func badConfig(c corev1.Container) bool {
 		env[e.Name] = strings.TrimSpace(e.Value)
 	}
 	return env["POLICY_BYPASS_MODE"] == "true" && env["POLICY_BYPASS_APPROVER"] == ""
-}
-
-func podUIDs(ctx context.Context, d *drill.Drill) (map[string]bool, error) {
-	set, err := d.PodUIDs(ctx, drill.FrontendSelector)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]bool{}
-	for uid := range set {
-		out[string(uid)] = true
-	}
-	return out, nil
 }

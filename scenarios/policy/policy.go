@@ -270,7 +270,7 @@ func reload() drill.Option {
 		Letter: "C",
 		Do: func(ctx context.Context, d *drill.Drill) error {
 			var err error
-			if old, err = uids(ctx, d); err != nil {
+			if old, err = d.PodUIDs(ctx, drill.FrontendSelector); err != nil {
 				return err
 			}
 			if _, _, err := d.RolloutRestart(ctx, drill.Deployments, frontend); err != nil {
@@ -279,7 +279,7 @@ func reload() drill.Option {
 			return d.WaitRollout(ctx, drill.Deployments, frontend)
 		},
 		Verify: func(ctx context.Context, d *drill.Drill) (string, error) {
-			now, err := uids(ctx, d)
+			now, err := d.PodUIDs(ctx, drill.FrontendSelector)
 			if err != nil {
 				return "", err
 			}
@@ -291,16 +291,4 @@ func reload() drill.Option {
 			return fmt.Sprintf("all %d frontend pods replaced and reloaded the rules", len(now)), nil
 		},
 	}
-}
-
-func uids(ctx context.Context, d *drill.Drill) (map[string]bool, error) {
-	set, err := d.PodUIDs(ctx, drill.FrontendSelector)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]bool{}
-	for uid := range set {
-		out[string(uid)] = true
-	}
-	return out, nil
 }
