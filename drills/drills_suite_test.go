@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -42,12 +43,22 @@ func TestDrills(t *testing.T) {
 
 var _ = BeforeSuite(func() {
 	var err error
-	testCluster, err = cluster.Connect(cluster.Config{
-		Name:       envOr("FIREDRILL_CLUSTER", cluster.DefaultName),
-		Kubeconfig: filepath.Join(workDir, "kubeconfig"),
-		Log:        GinkgoLogr,
-	})
-	Expect(err).NotTo(HaveOccurred(), "the drill cluster must be up: run 'make cluster-up'")
+	if existing := os.Getenv("FIREDRILL_KUBECONFIG"); existing != "" {
+		// Staging: a cluster firedrill did not create, only on an explicitly allowed context.
+		testCluster, err = cluster.ConnectExisting(cluster.ExistingConfig{
+			Kubeconfig: existing,
+			Context:    os.Getenv("FIREDRILL_CONTEXT"),
+			Allowed:    strings.FieldsFunc(os.Getenv("FIREDRILL_ALLOW_CONTEXTS"), func(r rune) bool { return r == ',' }),
+		})
+		Expect(err).NotTo(HaveOccurred())
+	} else {
+		testCluster, err = cluster.Connect(cluster.Config{
+			Name:       envOr("FIREDRILL_CLUSTER", cluster.DefaultName),
+			Kubeconfig: filepath.Join(workDir, "kubeconfig"),
+			Log:        GinkgoLogr,
+		})
+		Expect(err).NotTo(HaveOccurred(), "the drill cluster must be up: run 'make cluster-up'")
+	}
 	drillLedger, err = ledger.Open(envOr("LEDGER", filepath.Join(repoRoot, ledger.DefaultPath)))
 	Expect(err).NotTo(HaveOccurred())
 })

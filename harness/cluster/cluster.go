@@ -168,13 +168,22 @@ func Delete(cfg Config) error {
 	return nil
 }
 
+// ErrNotKind means the operation needs a kind cluster firedrill created (node access).
+var ErrNotKind = errors.New("not a kind cluster created by firedrill: node access is not available")
+
 // ExportLogs writes kind's node logs (journal, containers, kubelet) to dir.
 func (c *Cluster) ExportLogs(dir string) error {
+	if c.provider == nil {
+		return ErrNotKind
+	}
 	return c.provider.CollectLogs(c.Name, dir)
 }
 
 // Nodes lists the cluster's node containers.
 func (c *Cluster) Nodes() ([]nodes.Node, error) {
+	if c.provider == nil {
+		return nil, ErrNotKind
+	}
 	return c.provider.ListInternalNodes(c.Name)
 }
 
