@@ -50,8 +50,9 @@ docker: ## Install and start Docker when missing, with the runc wrapper where th
 	@bash hack/docker-up.sh
 
 .PHONY: images
-images: docker build ## Build every image offline: kind node image and the AUREUS stack (cached)
-	$(FIREDRILL) images
+IMAGES_SOURCE ?= auto
+images: docker build ## Build every image offline (or IMAGES_SOURCE=upstream with a registry), cached by content
+	$(FIREDRILL) images --source $(IMAGES_SOURCE)
 
 .PHONY: cluster-up
 cluster-up: images ## Create (or reuse) the kind cluster "firedrill" with the AUREUS stack rolled out

@@ -75,7 +75,7 @@ func newClusterCmd() *cobra.Command {
 			for _, ref := range built.Stack {
 				refs = append(refs, ref)
 			}
-			err = stack.Deploy(ctx, c, stack.Config{RepoRoot: flags.repoRoot, Images: refs, Log: cfg.Log})
+			err = stack.Deploy(ctx, c, stack.Config{RepoRoot: flags.repoRoot, Images: refs, Manifests: built.Manifests, Log: cfg.Log})
 			if err != nil {
 				logs := filepath.Join(flags.workDir, "cluster-logs")
 				if exportErr := c.ExportLogs(logs); exportErr == nil {

@@ -13,8 +13,8 @@ func init() { subcommands = append(subcommands, newImagesCmd) }
 
 func newImagesCmd() *cobra.Command {
 	var (
-		repoRoot, cacheDir, out, mirror, buildLog string
-		verbosity                                 int
+		repoRoot, cacheDir, out, mirror, buildLog, source string
+		verbosity                                         int
 	)
 	cmd := &cobra.Command{
 		Use:   "images",
@@ -37,6 +37,7 @@ func newImagesCmd() *cobra.Command {
 				RepoRoot:     repoRoot,
 				CacheDir:     cacheDir,
 				DebianMirror: mirror,
+				Source:       source,
 				BuildLog:     logFile,
 				Log:          newLogger(verbosity),
 			})
@@ -51,6 +52,7 @@ func newImagesCmd() *cobra.Command {
 	cmd.Flags().StringVar(&out, "out", ".work/images.json", "file recording the built image tags")
 	cmd.Flags().StringVar(&mirror, "debian-mirror", "http://deb.debian.org/debian", "Debian mirror for debootstrap and apt-get")
 	cmd.Flags().StringVar(&buildLog, "build-log", ".work/images-build.log", "file receiving the output of build commands")
+	cmd.Flags().StringVar(&source, "source", images.SourceAuto, "auto (upstream images when a registry answers), offline (build everything here) or upstream")
 	cmd.Flags().IntVarP(&verbosity, "verbose", "v", 0, "log verbosity (1 shows kind's build output)")
 	return cmd
 }

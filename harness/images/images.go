@@ -35,6 +35,8 @@ type Config struct {
 	CacheDir string
 	// DebianMirror is the apt mirror debootstrap and apt-get use.
 	DebianMirror string
+	// Source is SourceAuto (default), SourceOffline or SourceUpstream.
+	Source string
 	// BuildLog receives the output of long build commands.
 	BuildLog io.Writer
 	Log      logr.Logger
@@ -44,7 +46,12 @@ type Config struct {
 type Result struct {
 	NodeImage string            `json:"nodeImage"`
 	Stack     map[string]string `json:"stack"`
+	// Manifests is the kustomization to deploy, relative to the checkout.
+	Manifests string `json:"manifests"`
 }
+
+// offlineManifests renders the stack with the images built here.
+const offlineManifests = "fixtures/aureus/manifests/base"
 
 // DefaultCacheDir is the user's cache directory for firedrill builds.
 func DefaultCacheDir() (string, error) {
@@ -67,11 +74,24 @@ func Build(ctx context.Context, cfg Config) (Result, error) {
 		return Result{}, err
 	}
 	b := &builder{cfg: cfg}
+	switch cfg.Source {
+	case SourceUpstream:
+		return b.buildUpstream(ctx)
+	case SourceAuto, "":
+		if registryReachable(ctx) {
+			cfg.Log.Info("a registry answers: using upstream images (--source offline builds them here)")
+			return b.buildUpstream(ctx)
+		}
+		cfg.Log.Info("no registry: building every image offline")
+	case SourceOffline:
+	default:
+		return Result{}, fmt.Errorf("unknown image source %q: use auto, offline or upstream", cfg.Source)
+	}
 	base, err := b.step(ctx, "debian root filesystem", b.debian)
 	if err != nil {
 		return Result{}, err
 	}
-	res := Result{Stack: map[string]string{}}
+	res := Result{Stack: map[string]string{}, Manifests: offlineManifests}
 	res.NodeImage, err = b.step(ctx, "kind node image", func(ctx context.Context) (string, error) { return b.nodeImage(ctx, base) })
 	if err != nil {
 		return Result{}, err

@@ -31,7 +31,9 @@ type Config struct {
 	RepoRoot string
 	// Images are the stack images to load and use, as full references.
 	Images []string
-	Log    logr.Logger
+	// Manifests is the kustomization to deploy, relative to RepoRoot (default: the base).
+	Manifests string
+	Log       logr.Logger
 }
 
 // Deploy loads the stack's images into the nodes, backs the evidence volume with a size-limited
@@ -44,7 +46,11 @@ func Deploy(ctx context.Context, c *cluster.Cluster, cfg Config) error {
 	if err := c.NodeShell(ctx, evidenceMountScript); err != nil {
 		return fmt.Errorf("mount the evidence tmpfs: %w", err)
 	}
-	objs, err := cluster.Render(filepath.Join(cfg.RepoRoot, "fixtures/aureus/manifests/base"), cfg.Images)
+	manifests := cfg.Manifests
+	if manifests == "" {
+		manifests = "fixtures/aureus/manifests/base"
+	}
+	objs, err := cluster.Render(filepath.Join(cfg.RepoRoot, manifests), cfg.Images)
 	if err != nil {
 		return err
 	}
