@@ -17,6 +17,7 @@ import (
 	"github.com/firedrill-dev/firedrill/harness/evidence"
 	"github.com/firedrill-dev/firedrill/harness/ledger"
 	"github.com/firedrill-dev/firedrill/harness/runbook"
+	"github.com/firedrill-dev/firedrill/harness/stack"
 )
 
 // Phases of the runbook's General Response Process, plus the drill's own bracket.
@@ -138,7 +139,7 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 		return res, err
 	}
 	d := &Drill{
-		ID: id, Cluster: cfg.Cluster, Namespace: "aureus", Runbook: cfg.Runbook, Scenario: model, Severity: severity,
+		ID: id, Cluster: cfg.Cluster, Namespace: stack.Namespace, Runbook: cfg.Runbook, Scenario: model, Severity: severity,
 		Commander: cfg.Commander, Journal: journal, Log: cfg.Log, progress: cfg.Progress,
 	}
 	res = Result{
@@ -389,9 +390,14 @@ func (d *Drill) cleanup(ctx context.Context, baseline SpecSnapshot, res *Result)
 	if err := d.Journal.Replay(ctx, d.Cluster); err != nil {
 		errs = append(errs, err)
 	}
-	for _, w := range []struct{ resource, name string }{{"deployments", "aureus-frontend"}, {"statefulsets", "aureus-postgres"}, {"deployments", "aureus-redis"}} {
-		gvr := schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: w.resource}
-		if err := d.Cluster.WaitRollout(ctx, gvr, d.Namespace, w.name); err != nil {
+	// Every workload of the baseline must be rolled out again before the comparison.
+	for key := range baseline {
+		resource, name, _ := strings.Cut(key, "/")
+		if resource != "deployments" && resource != "statefulsets" {
+			continue
+		}
+		gvr := schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: resource}
+		if err := d.Cluster.WaitRollout(ctx, gvr, d.Namespace, name); err != nil {
 			errs = append(errs, err)
 		}
 	}
