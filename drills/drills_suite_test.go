@@ -102,8 +102,9 @@ func drillConfig(s drill.Scenario) drill.Config {
 			}
 			fmt.Fprintln(GinkgoWriter)
 		},
-		Ledger: drillLedger,
-		Log:    GinkgoLogr,
+		Ledger:   drillLedger,
+		RepoRoot: repoRoot,
+		Log:      GinkgoLogr,
 	}
 }
 

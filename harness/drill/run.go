@@ -57,6 +57,8 @@ type Config struct {
 	Exhaustive bool
 	// Ledger, when set, receives the drill's record once cleanup is done.
 	Ledger *ledger.Ledger
+	// RepoRoot, when set, makes the evidence path in the ledger relative to the repository.
+	RepoRoot string
 	// Settle is how long the drill watches for recovery after each option before judging it, as
 	// an engineer would give readiness probes and rollouts a moment (default 30s).
 	Settle   time.Duration
@@ -194,7 +196,7 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 		}
 		res.Finished = time.Now().UTC()
 		if cfg.Ledger != nil {
-			rec, ledgerErr := cfg.Ledger.Append(context.WithoutCancel(ctx), ledgerRecord(ctx, cfg.Runbook, res))
+			rec, ledgerErr := cfg.Ledger.Append(context.WithoutCancel(ctx), ledgerRecord(ctx, cfg, res))
 			if ledgerErr != nil {
 				err = errors.Join(err, fmt.Errorf("record drill in ledger: %w", ledgerErr))
 			}
@@ -489,7 +491,7 @@ func mitigationWindow(rb *runbook.Runbook) (time.Duration, bool) {
 var Version = "dev"
 
 // ledgerRecord turns a result into the ledger's record; a cancelled drill is "aborted".
-func ledgerRecord(ctx context.Context, rb *runbook.Runbook, res Result) ledger.Record {
+func ledgerRecord(ctx context.Context, cfg Config, res Result) ledger.Record {
 	result := ledger.Passed
 	switch {
 	case ctx.Err() != nil:
@@ -507,7 +509,8 @@ func ledgerRecord(ctx context.Context, rb *runbook.Runbook, res Result) ledger.R
 		Scenario: res.Scenario, Severity: res.Severity, Kind: "fire-drill",
 		StartedAt: res.Started, FinishedAt: res.Finished, Result: result, Phases: phases,
 		ResponseTarget: ledger.Duration(res.ResponseTarget), TargetMet: res.TargetMet,
-		EvidenceDigest: res.EvidenceDigest, EvidencePath: res.EvidenceDir, RunbookDigest: rb.Digest, HarnessVersion: Version,
+		EvidenceDigest: res.EvidenceDigest, EvidencePath: evidencePath(cfg.RepoRoot, res.EvidenceDir),
+		RunbookDigest: cfg.Runbook.Digest, HarnessVersion: Version,
 		Where: ledger.Where(os.Getenv),
 	}
 }
@@ -548,4 +551,17 @@ func (d *Drill) recovered(ctx context.Context, scenario Scenario) (string, bool)
 		return err.Error(), false
 	}
 	return s.String() + "; " + seen, done
+}
+
+// evidencePath is dir relative to the repository when it lies inside it, so ledger records stay
+// valid in any clone.
+func evidencePath(repoRoot, dir string) string {
+	if repoRoot == "" || dir == "" {
+		return dir
+	}
+	rel, err := filepath.Rel(repoRoot, dir)
+	if err != nil || strings.HasPrefix(rel, "..") {
+		return dir
+	}
+	return filepath.ToSlash(rel)
 }
