@@ -333,7 +333,7 @@ func (d *Drill) mitigate(ctx context.Context, cfg Config, res *Result) error {
 			a.Option, a.Action, a.When = opt.Letter, model.Title, time.Now().UTC()
 			d.Approve(a)
 		}
-		d.Note(fmt.Sprintf("option %s", opt.Letter), model.Title)
+		d.Note(fmt.Sprintf("option %s", opt.Letter), fmt.Sprintf("%s (runbook line %d)", model.Title, model.Line))
 		t := time.Now()
 		err := opt.Do(ctx, d)
 		if errors.Is(err, ErrNotApplicable) {
