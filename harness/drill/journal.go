@@ -182,6 +182,9 @@ func (j *Journal) Replay(ctx context.Context, c *cluster.Cluster) error {
 	return errors.Join(errs...)
 }
 
+// execUndoTimeout bounds how long an exec undo waits for a pod to run it in.
+const execUndoTimeout = 2 * time.Minute
+
 // Apply carries out one undo against the cluster.
 func Apply(ctx context.Context, c *cluster.Cluster, u Undo) error {
 	switch u.Kind {
@@ -210,15 +213,29 @@ func Apply(ctx context.Context, c *cluster.Cluster, u Undo) error {
 		}
 		return err
 	case "exec":
-		pods, err := c.ExecPods(ctx, u.Namespace, u.Selector)
-		if err != nil {
-			return err
+		// An earlier undo may be rolling the very pods this one runs in (a restored template
+		// restarts them): keep trying until a pod runs the command or the time is up.
+		ctx, cancel := context.WithTimeout(ctx, execUndoTimeout)
+		defer cancel()
+		var last error
+		for {
+			pods, err := c.ExecPods(ctx, u.Namespace, u.Selector)
+			switch {
+			case err != nil:
+				last = err
+			case len(pods) == 0:
+				last = fmt.Errorf("no running pod matches %q", u.Selector)
+			default:
+				if _, last = c.Exec(ctx, u.Namespace, pods[0].Name, u.Container, nil, u.Command...); last == nil {
+					return nil
+				}
+			}
+			select {
+			case <-ctx.Done():
+				return last
+			case <-time.After(time.Second):
+			}
 		}
-		if len(pods) == 0 {
-			return fmt.Errorf("no running pod matches %q", u.Selector)
-		}
-		_, err = c.Exec(ctx, u.Namespace, pods[0].Name, u.Container, nil, u.Command...)
-		return err
 	}
 	return fmt.Errorf("unknown undo kind %q", u.Kind)
 }
