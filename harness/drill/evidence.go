@@ -48,7 +48,8 @@ func (d *Drill) captureLogs(ctx context.Context, phase evidence.Phase) error {
 	return nil
 }
 
-// diagnose stores what the scenario's diagnosis asks for, as Go reads of the same resources.
+// diagnose stores what the scenario's diagnosis asks for, as Go reads of the same resources. The
+// container logs it also asks for are the "during" logs captured right after it.
 func (d *Drill) diagnose(ctx context.Context) error {
 	steps := []struct {
 		title, command string
@@ -56,9 +57,6 @@ func (d *Drill) diagnose(ctx context.Context) error {
 	}{
 		{"pod status", "kubectl get pods -n " + d.Namespace, d.podTable},
 		{"recent events", "kubectl get events -n " + d.Namespace + " --sort-by=.lastTimestamp", d.CaptureEvents},
-		{"frontend logs", "kubectl logs -n " + d.Namespace + " -l " + FrontendSelector + " --all-containers", func(ctx context.Context) ([]byte, error) {
-			return d.CaptureLogs(ctx, FrontendSelector)
-		}},
 	}
 	for i, s := range steps {
 		out, err := s.run(ctx)

@@ -6,23 +6,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/firedrill-dev/firedrill/harness/runbook"
+	"github.com/firedrill-dev/firedrill/internal/seed"
 )
-
-func seedRunbook(t *testing.T) *runbook.Runbook {
-	t.Helper()
-	path := "../../fixtures/runbooks/incident-response.md"
-	rb, err := runbook.Load(path, runbook.WithConfigFile(runbook.ConfigPathFor(path)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rb
-}
 
 // What the drill reads from the runbook: whom to page, the mitigation window, what evidence to demand.
 func TestDrillReadsTheRunbook(t *testing.T) {
 	t.Parallel()
-	rb := seedRunbook(t)
+	_, rb := seed.Runbook(t)
 	cases := []struct{ scenario, wantRow string }{
 		{"frontend", "Platform Outage (P0)"},
 		{"policy", "Policy Failure (P1)"},

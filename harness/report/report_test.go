@@ -10,35 +10,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/firedrill-dev/firedrill/fixtures"
 	"github.com/firedrill-dev/firedrill/harness/ledger"
 	"github.com/firedrill-dev/firedrill/harness/report"
 	"github.com/firedrill-dev/firedrill/harness/runbook"
 	"github.com/firedrill-dev/firedrill/internal/golden"
+	"github.com/firedrill-dev/firedrill/internal/seed"
 )
 
 var now = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
-
-func seed(t *testing.T) ([]byte, *runbook.Runbook) {
-	t.Helper()
-	src, err := fixtures.Runbooks.ReadFile(fixtures.IncidentResponse)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfgSrc, err := fixtures.Runbooks.ReadFile(fixtures.IncidentResponseConfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := runbook.ParseConfig(cfgSrc, fixtures.IncidentResponseConfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rb, err := runbook.Parse(src, runbook.WithPath(fixtures.IncidentResponse), runbook.WithConfig(cfg))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return src, rb
-}
 
 func drill(scenario string, finished string, result ledger.Result) ledger.Record {
 	end, err := time.Parse(time.RFC3339, finished)
@@ -85,7 +64,7 @@ func writeLedger(t *testing.T, records []ledger.Record) []ledger.Record {
 
 func TestBuild(t *testing.T) {
 	t.Parallel()
-	_, rb := seed(t)
+	_, rb := seed.Runbook(t)
 	rep := report.Build(rb, writeLedger(t, history), now)
 	want := []struct {
 		scenario, severity, cadence, last, result, next string
@@ -120,7 +99,7 @@ func TestBuild(t *testing.T) {
 
 func TestStatusBoundaries(t *testing.T) {
 	t.Parallel()
-	_, rb := seed(t)
+	_, rb := seed.Runbook(t)
 	// frontend is P0, monthly: a pass on 2026-10-19 is due 2026-11-19.
 	cases := []struct {
 		now  string
@@ -145,7 +124,7 @@ func TestStatusBoundaries(t *testing.T) {
 
 func TestEmptyLedger(t *testing.T) {
 	t.Parallel()
-	_, rb := seed(t)
+	_, rb := seed.Runbook(t)
 	rep := report.Build(rb, nil, now)
 	for _, r := range rep.Rows {
 		if r.Status != report.NeverTested || r.LastTested != "" || r.NextDue != "" {
@@ -187,7 +166,7 @@ func TestParseNow(t *testing.T) {
 
 func TestFormatsGolden(t *testing.T) {
 	t.Parallel()
-	_, rb := seed(t)
+	_, rb := seed.Runbook(t)
 	rep := report.Build(rb, writeLedger(t, history), now)
 	rep.Ledger = "drills/ledger.jsonl"
 	for _, f := range []struct{ format, file string }{
@@ -208,7 +187,7 @@ func TestFormatsGolden(t *testing.T) {
 // TestHTMLIsSelfContained: the page loads nothing from elsewhere.
 func TestHTMLIsSelfContained(t *testing.T) {
 	t.Parallel()
-	_, rb := seed(t)
+	_, rb := seed.Runbook(t)
 	var buf bytes.Buffer
 	if err := report.Write(&buf, report.Build(rb, nil, now), "html"); err != nil {
 		t.Fatal(err)
@@ -223,7 +202,7 @@ func TestHTMLIsSelfContained(t *testing.T) {
 
 func TestUpdateStamps(t *testing.T) {
 	t.Parallel()
-	src, rb := seed(t)
+	src, rb := seed.Runbook(t)
 	rep := report.Build(rb, writeLedger(t, history), now)
 	out, err := report.UpdateStamps(src, rb, rep)
 	if err != nil {

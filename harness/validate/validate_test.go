@@ -9,10 +9,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/firedrill-dev/firedrill/fixtures"
 	"github.com/firedrill-dev/firedrill/harness/runbook"
 	"github.com/firedrill-dev/firedrill/harness/validate"
 	"github.com/firedrill-dev/firedrill/internal/golden"
+	"github.com/firedrill-dev/firedrill/internal/seed"
 )
 
 // mitigation wraps shell lines in a one-scenario runbook. The first shell line is line 7.
@@ -151,22 +151,7 @@ func TestChecks(t *testing.T) {
 // TestSeedGolden pins every finding on the seed runbook, as text and as JSON.
 func TestSeedGolden(t *testing.T) {
 	t.Parallel()
-	src, err := fixtures.Runbooks.ReadFile(fixtures.IncidentResponse)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfgSrc, err := fixtures.Runbooks.ReadFile(fixtures.IncidentResponseConfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := runbook.ParseConfig(cfgSrc, fixtures.IncidentResponseConfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rb, err := runbook.Parse(src, runbook.WithPath(fixtures.IncidentResponse), runbook.WithConfig(cfg))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, rb := seed.Runbook(t)
 	rep, err := validate.Run(context.Background(), rb, validate.WithBaseDir("../../fixtures/runbooks"))
 	if err != nil {
 		t.Fatal(err)
