@@ -1,0 +1,169 @@
+package shell
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	kubectlcmd "k8s.io/kubectl/pkg/cmd"
+	cmdutil "k8s.io/kubectl/pkg/cmd/util"
+	"mvdan.cc/sh/v3/interp"
+)
+
+// pinnedFlags choose the cluster or the identity; a runbook command may not set them.
+var pinnedFlags = []string{
+	"--kubeconfig", "--context", "--cluster", "--server", "-s", "--user", "--token", "--as", "--as-group",
+	"--as-uid", "--username", "--password", "--certificate-authority", "--client-certificate", "--client-key",
+	"--insecure-skip-tls-verify", "--tls-server-name",
+}
+
+// refusedVerbs change kubectl's own configuration, open a local listener or need a person.
+var refusedVerbs = []string{"config", "proxy", "edit", "plugin", "attach", "debug", "port-forward", "cp", "delete", "drain", "cordon", "uncordon", "taint", "certificate", "kustomize", "completion"}
+
+// kubectlFatal carries kubectl's fatal error out of cmdutil.CheckErr instead of os.Exit.
+type kubectlFatal struct {
+	msg  string
+	code int
+}
+
+var fatalOnce sync.Once
+
+// kubectl runs kubectl's own command tree in-process, pinned to the drill's cluster and namespace.
+func (r *Runner) kubectl(ctx context.Context, args []string) error {
+	if reason := r.guardKubectl(args); reason != "" {
+		return r.refuse("%s", reason)
+	}
+	if r.cfg.DryRun && mutating(args) {
+		if reason := dryRunnable(args); reason != "" {
+			if r.skipped == "" {
+				r.skipped = reason
+			}
+			return nil
+		}
+		args = withDryRun(args)
+		r.dryRun = true
+	}
+	hc := interp.HandlerCtx(ctx)
+	fatalOnce.Do(func() {
+		// kubectl exits the process on a fatal error; in a library it must return instead.
+		cmdutil.BehaviorOnFatal(func(msg string, code int) { panic(kubectlFatal{msg: msg, code: code}) })
+	})
+	flags := genericclioptions.NewConfigFlags(true)
+	flags.KubeConfig = &r.cfg.Kubeconfig
+	if r.cfg.Context != "" {
+		flags.Context = &r.cfg.Context
+	}
+	namespace := r.cfg.Namespace
+	flags.Namespace = &namespace
+	root := kubectlcmd.NewKubectlCommand(kubectlcmd.KubectlOptions{
+		Arguments:   append([]string{"kubectl"}, args...),
+		ConfigFlags: flags,
+		IOStreams:   genericiooptions.IOStreams{In: hc.Stdin, Out: hc.Stdout, ErrOut: hc.Stderr},
+	})
+	root.SetArgs(args)
+	root.SetIn(hc.Stdin)
+	root.SetOut(hc.Stdout)
+	root.SetErr(hc.Stderr)
+	code := func() (code int) {
+		defer func() {
+			if p := recover(); p != nil {
+				f, ok := p.(kubectlFatal)
+				if !ok {
+					panic(p)
+				}
+				if f.msg != "" {
+					msg := f.msg
+					if !strings.HasSuffix(msg, "\n") {
+						msg += "\n"
+					}
+					_, _ = hc.Stderr.Write([]byte(msg))
+				}
+				code = max(f.code, 1)
+			}
+		}()
+		if err := root.ExecuteContext(ctx); err != nil {
+			_, _ = fmt.Fprintln(hc.Stderr, "error:", err)
+			return 1
+		}
+		return 0
+	}()
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if code != 0 {
+		return interp.ExitStatus(uint8(min(code, 255)))
+	}
+	return nil
+}
+
+// guardKubectl returns why a kubectl command line may not run in the drill, or "".
+func (r *Runner) guardKubectl(args []string) string {
+	before := args
+	if i := slices.Index(args, "--"); i >= 0 {
+		before = args[:i]
+	}
+	for i, a := range before {
+		name, value, hasValue := strings.Cut(a, "=")
+		switch {
+		case slices.Contains(pinnedFlags, name):
+			return fmt.Sprintf("sets %s: kubectl is pinned to the drill cluster", name)
+		case name == "-A" || name == "--all-namespaces":
+			return "acts in all namespaces; the drill may act only in namespace " + r.cfg.Namespace
+		case name == "-n" || name == "--namespace" || (strings.HasPrefix(a, "-n") && !strings.HasPrefix(a, "--") && len(a) > 2):
+			ns := value
+			switch {
+			case strings.HasPrefix(a, "-n") && a != "-n" && !strings.HasPrefix(a, "--"):
+				ns = strings.TrimPrefix(strings.TrimPrefix(a, "-n"), "=")
+			case !hasValue && i+1 < len(before):
+				ns = before[i+1]
+			}
+			if ns != r.cfg.Namespace {
+				return fmt.Sprintf("acts in namespace %q; the drill may act only in namespace %s", ns, r.cfg.Namespace)
+			}
+		}
+	}
+	if verb := firstWord(before); slices.Contains(refusedVerbs, verb) {
+		return fmt.Sprintf("runs kubectl %s, which the drill does not run", verb)
+	}
+	return ""
+}
+
+// firstWord is kubectl's subcommand: the first argument that is not a flag or a flag's value.
+func firstWord(args []string) string {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if !strings.HasPrefix(a, "-") {
+			return a
+		}
+		if (a == "-n" || a == "--namespace") && i+1 < len(args) {
+			i++
+		}
+	}
+	return ""
+}
+
+// subcommand returns the first two words (e.g. "rollout", "restart").
+func subcommand(args []string) (string, string) {
+	var words []string
+	for i := 0; i < len(args) && len(words) < 2; i++ {
+		a := args[i]
+		if a == "--" {
+			break
+		}
+		if strings.HasPrefix(a, "-") {
+			if (a == "-n" || a == "--namespace" || a == "-l" || a == "--selector" || a == "-c" || a == "--container") && i+1 < len(args) {
+				i++
+			}
+			continue
+		}
+		words = append(words, a)
+	}
+	for len(words) < 2 {
+		words = append(words, "")
+	}
+	return words[0], words[1]
+}
