@@ -11,12 +11,21 @@ import (
 func init() { subcommands = append(subcommands, newValidateCmd) }
 
 func newValidateCmd() *cobra.Command {
-	var format, config string
+	var (
+		format, config string
+		live           bool
+		flags          clusterFlags
+	)
 	cmd := &cobra.Command{
 		Use:   "validate RUNBOOK",
 		Short: "Review a runbook before an incident: commands kubectl rejects, placeholders, missing files, unmet requirements, risky steps",
 		Long: `Review a runbook as a senior SRE would before trusting it in an incident. Each finding has a level
 (error, warning, info), the runbook line, the command and the reason. Nothing is run.
+
+--live also runs the runbook's commands against the drill cluster (make cluster-up first): read-only
+commands as written, mutating kubectl commands as server-side dry runs, commands that change data in
+a pod without a dry run only in drills. Findings only execution reveals carry the command's output
+as evidence; a coverage table says how every command was checked.
 
 Exit codes: 0 no error-level finding, 1 error-level findings, 2 bad input.`,
 		Args: func(_ *cobra.Command, args []string) error {
@@ -32,6 +41,9 @@ Exit codes: 0 no error-level finding, 1 error-level findings, 2 bad input.`,
 			_, rb, err := loadRunbook(args[0], config)
 			if err != nil {
 				return err
+			}
+			if live {
+				return validateLive(cmd, args[0], rb, flags, format)
 			}
 			rep, err := validate.Run(cmd.Context(), rb)
 			if err != nil {
@@ -53,6 +65,8 @@ Exit codes: 0 no error-level finding, 1 error-level findings, 2 bad input.`,
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
+	cmd.Flags().BoolVar(&live, "live", false, "also run the runbook's commands against the drill cluster")
+	flags.register(cmd)
 	cmd.Flags().StringVar(&config, "config", "", "scenario config (default: RUNBOOK's name with .severity.yaml, if present)")
 	return cmd
 }

@@ -10,7 +10,7 @@ import (
 var readOnlyVerbs = []string{"get", "describe", "logs", "top", "events", "explain", "api-resources", "api-versions", "version", "cluster-info", "auth", "wait"}
 
 // dryRunVerbs accept --dry-run=server.
-var dryRunVerbs = [][2]string{{"rollout", "restart"}, {"rollout", "undo"}, {"scale", ""}, {"set", ""}, {"patch", ""}, {"annotate", ""}, {"label", ""}, {"apply", ""}, {"create", ""}, {"autoscale", ""}}
+var dryRunVerbs = [][2]string{{"rollout", "undo"}, {"scale", ""}, {"set", ""}, {"patch", ""}, {"annotate", ""}, {"label", ""}, {"apply", ""}, {"create", ""}, {"autoscale", ""}}
 
 // mutating reports whether a kubectl command line changes anything: the cluster's objects, or data
 // inside a pod for exec.

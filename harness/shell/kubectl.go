@@ -38,13 +38,18 @@ func (r *Runner) kubectl(ctx context.Context, args []string) error {
 		return r.refuse("%s", reason)
 	}
 	if r.cfg.DryRun && mutating(args) {
-		if reason := dryRunnable(args); reason != "" {
+		switch reason := dryRunnable(args); {
+		case reason == "":
+			args = withDryRun(args)
+		case existenceCheck(args) != nil:
+			// No dry run, but the object it acts on can be shown to exist.
+			args = existenceCheck(args)
+		default:
 			if r.skipped == "" {
 				r.skipped = reason
 			}
 			return nil
 		}
-		args = withDryRun(args)
 		r.dryRun = true
 	}
 	hc := interp.HandlerCtx(ctx)
@@ -166,4 +171,31 @@ func subcommand(args []string) (string, string) {
 		words = append(words, "")
 	}
 	return words[0], words[1]
+}
+
+// existenceCheck turns "rollout restart|pause|resume TYPE/NAME" (no dry run in kubectl) into a get
+// of the same object, so a live check still proves the object exists; nil for anything else.
+func existenceCheck(args []string) []string {
+	verb, sub := subcommand(args)
+	if verb != "rollout" || (sub != "restart" && sub != "pause" && sub != "resume") {
+		return nil
+	}
+	var targets []string
+	words := 0
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if strings.HasPrefix(a, "-") {
+			if (a == "-n" || a == "--namespace" || a == "-l" || a == "--selector") && i+1 < len(args) {
+				i++
+			}
+			continue
+		}
+		if words++; words > 2 {
+			targets = append(targets, a)
+		}
+	}
+	if len(targets) == 0 {
+		return nil
+	}
+	return append(append([]string{"get"}, targets...), "-o", "name")
 }

@@ -91,6 +91,7 @@ type Runner struct {
 	skipped string
 	written []string
 	dryRun  bool
+	stdout, stderr *capture
 	// assigned are the variables earlier commands of the block set.
 	assigned map[string]bool
 }
@@ -121,10 +122,14 @@ func (r *Runner) reset() error {
 	for _, v := range r.cfg.Table.Vars {
 		env = append(env, v.Name+"="+v.Value)
 	}
+	r.stdout, r.stderr = &capture{}, &capture{}
 	ir, err := interp.New(
+		interp.StdIO(bytes.NewReader(nil), r.stdout, r.stderr),
 		interp.Env(expand.ListEnviron(env...)),
 		interp.Dir(r.cfg.Scratch),
-		interp.Params("-u"), // an unset variable is an error, never an empty string
+		// An unset variable is an error, never an empty string; a failing stage fails the pipeline,
+		// as a person would see its error on the screen.
+		interp.Params("-u", "-o", "pipefail"),
 		interp.OpenHandler(r.open),
 		interp.ExecHandlers(r.exec),
 	)
@@ -167,23 +172,23 @@ func (r *Runner) Run(ctx context.Context, cmd runbook.Command) Outcome {
 	for _, name := range assignments(file) {
 		r.assigned[name] = true
 	}
-	var stdout, stderr bytes.Buffer
 	r.refusal, r.skipped, r.written, r.dryRun = "", "", nil, false
-	interp.StdIO(bytes.NewReader(nil), &stdout, &stderr)(r.interp)
+	r.stdout.reset()
+	r.stderr.reset()
 	runCtx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
 	defer cancel()
 	start := time.Now()
 	err = r.interp.Run(runCtx, file)
 	out.Duration = time.Since(start)
-	out.Stdout = r.redactor.String(stdout.String())
-	out.Stderr = r.redactor.String(stderr.String())
+	out.Stdout = r.redactor.String(r.stdout.String())
+	out.Stderr = r.redactor.String(r.stderr.String())
 	out.Files, out.DryRun = r.written, r.dryRun
 	status, isExit := interp.IsExitStatus(err)
 	switch {
 	case r.refusal != "":
-		out.Status, out.Reason, out.ExitCode = Refused, r.refusal, int(status)
+		out.Status, out.Reason, out.ExitCode = Refused, r.redactor.String(r.refusal), int(status)
 	case r.skipped != "":
-		out.Status, out.Reason = Skipped, r.skipped
+		out.Status, out.Reason = Skipped, r.redactor.String(r.skipped)
 	case runCtx.Err() == context.DeadlineExceeded && ctx.Err() == nil:
 		out.Status, out.ExitCode = TimedOut, -1
 		out.Reason = fmt.Sprintf("still running after %s", r.cfg.Timeout)
@@ -244,4 +249,29 @@ func (r *Runner) scratchPath(ctx context.Context, path string) (string, error) {
 
 func joinContinuations(s string) string {
 	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\\\n", " ")), " ")
+}
+
+// capture is the shell's standard output or error: one writer for the life of the interpreter
+// (its subshells keep it), emptied before each command. Pipeline stages write concurrently.
+type capture struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (c *capture) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.buf.Write(p)
+}
+
+func (c *capture) reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.buf.Reset()
+}
+
+func (c *capture) String() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.buf.String()
 }

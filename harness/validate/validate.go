@@ -43,6 +43,8 @@ type Finding struct {
 	Where   string `json:"where,omitempty"`   // e.g. "scenario 2 (database), option B"
 	Command string `json:"command,omitempty"` // the command as written, continuations joined
 	Reason  string `json:"reason"`
+	// Evidence is the output that shows the problem, for findings only execution reveals.
+	Evidence string `json:"evidence,omitempty"`
 }
 
 // Report is the result of validating one runbook.
@@ -89,9 +91,7 @@ func Run(ctx context.Context, rb *runbook.Runbook, opts ...Option) (Report, erro
 			return Report{}, err
 		}
 	}
-	slices.SortStableFunc(v.findings, func(a, b Finding) int {
-		return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Level.rank(), b.Level.rank()), cmp.Compare(a.Check, b.Check))
-	})
+	sortFindings(v.findings)
 	rep := Report{Runbook: rb.Path, Digest: rb.Digest, Findings: v.findings}
 	if rep.Findings == nil {
 		rep.Findings = []Finding{}
@@ -107,6 +107,13 @@ func Run(ctx context.Context, rb *runbook.Runbook, opts ...Option) (Report, erro
 		}
 	}
 	return rep, nil
+}
+
+// sortFindings orders findings by line, then worst first.
+func sortFindings(findings []Finding) {
+	slices.SortStableFunc(findings, func(a, b Finding) int {
+		return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Level.rank(), b.Level.rank()), cmp.Compare(a.Check, b.Check))
+	})
 }
 
 // step is a command with where it stands in the runbook.
