@@ -101,6 +101,13 @@ func New(cfg Config) (*Runner, error) {
 	if cfg.Kubeconfig == "" || cfg.Namespace == "" || cfg.Scratch == "" {
 		return nil, errors.New("shell: kubeconfig, namespace and scratch directory are required")
 	}
+	if cfg.ScriptDir != "" {
+		dir, err := filepath.Abs(cfg.ScriptDir)
+		if err != nil {
+			return nil, err
+		}
+		cfg.ScriptDir = dir
+	}
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 2 * time.Minute
 	}
