@@ -39,6 +39,10 @@ var _ = Describe("Database connection issues", Ordered, labelsFor("database"), f
 		Expect(optionResult(res, "C").Effect).To(ContainSubstring("scaled to 1 and back to 3"))
 	})
 
+	It("stores the output of the runbook's own diagnosis and evidence commands, run as written", func() {
+		expectRunbookCommandsInPack(res)
+	})
+
 	It("leaves the stack exactly at its baseline", func() {
 		Expect(res.Residue).To(BeEmpty())
 	})

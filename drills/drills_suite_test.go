@@ -114,3 +114,28 @@ func envOr(key, fallback string) string {
 	}
 	return fallback
 }
+
+// expectRunbookCommandsInPack checks that every diagnosis and evidence-capture command of the
+// drilled scenario ran as written and that its output is in the evidence pack.
+func expectRunbookCommandsInPack(res drill.Result) {
+	GinkgoHelper()
+	s, ok := rb.ScenarioByName(res.Scenario)
+	Expect(ok).To(BeTrue())
+	files, err := filepath.Glob(filepath.Join(res.EvidenceDir, "diagnosis", "*.txt"))
+	Expect(err).NotTo(HaveOccurred())
+	var stored []string
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		Expect(err).NotTo(HaveOccurred())
+		stored = append(stored, string(data))
+	}
+	for _, blocks := range [][]runbook.Block{s.Diagnosis, s.Evidence} {
+		for _, b := range blocks {
+			for _, c := range b.Commands {
+				header := "$ " + strings.Join(strings.Fields(strings.ReplaceAll(c.Text, "\\\n", " ")), " ") + "\n"
+				Expect(stored).To(ContainElement(And(ContainSubstring(header), ContainSubstring("status: "))),
+					"runbook line %d ran and its output is in the pack", c.Line)
+			}
+		}
+	}
+}

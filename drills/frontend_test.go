@@ -41,6 +41,10 @@ var _ = Describe("Frontend application down", Ordered, labelsFor("frontend"), fu
 		Expect(c.Recovered).To(BeTrue())
 	})
 
+	It("stores the output of the runbook's own diagnosis and evidence commands, run as written", func() {
+		expectRunbookCommandsInPack(res)
+	})
+
 	It("leaves the stack exactly at its baseline, replicas included", func() {
 		Expect(res.Residue).To(BeEmpty())
 	})

@@ -57,6 +57,10 @@ var _ = Describe("Policy engine failure", Ordered, labelsFor("policy"), func() {
 		Expect(res.LedgerSeq).To(BeNumerically(">", 0))
 	})
 
+	It("stores the output of the runbook's own diagnosis and evidence commands, run as written", func() {
+		expectRunbookCommandsInPack(res)
+	})
+
 	It("leaves the stack exactly at its baseline", func() {
 		Expect(res.Residue).To(BeEmpty())
 	})

@@ -46,6 +46,10 @@ var _ = Describe("Rate limiting false positives", Ordered, labelsFor("ratelimit"
 		Expect(res.Drill.Events()).To(ContainElement(HaveField("Detail", MatchRegexp(`abusive burst: [1-9]\d*/40 rejected`))))
 	})
 
+	It("stores the output of the runbook's own diagnosis and evidence commands, run as written", func() {
+		expectRunbookCommandsInPack(res)
+	})
+
 	It("leaves the stack exactly at its baseline", func() {
 		Expect(res.Residue).To(BeEmpty())
 	})

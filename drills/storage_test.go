@@ -34,6 +34,10 @@ var _ = Describe("Evidence storage full", Ordered, labelsFor("storage"), func() 
 		Expect(a.Recovered).To(BeTrue())
 	})
 
+	It("stores the output of the runbook's own diagnosis and evidence commands, run as written", func() {
+		expectRunbookCommandsInPack(res)
+	})
+
 	It("leaves the stack exactly at its baseline", func() {
 		Expect(res.Residue).To(BeEmpty())
 	})

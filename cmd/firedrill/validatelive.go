@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -30,8 +31,9 @@ func validateLive(cmd *cobra.Command, path string, rb *runbook.Runbook, flags cl
 	if err != nil {
 		return err
 	}
+	defer os.RemoveAll(scratch) // raw output; what matters is in the report, redacted
 	runner, err := shell.New(shell.Config{
-		Kubeconfig: c.Kubeconfig, Namespace: stack.Namespace, Scratch: scratch,
+		Kubeconfig: c.Kubeconfig, Context: c.Context, Namespace: stack.Namespace, Scratch: scratch,
 		ScriptDir: filepath.Dir(rb.Path), Table: table, DryRun: true,
 	})
 	if err != nil {

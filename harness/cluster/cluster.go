@@ -46,11 +46,13 @@ type Config struct {
 type Cluster struct {
 	Name       string
 	Kubeconfig string
-	REST       *rest.Config
-	Clientset  kubernetes.Interface
-	Dynamic    dynamic.Interface
-	provider   *kindcluster.Provider
-	log        logr.Logger
+	// Context is the kubeconfig context to use; empty means the file's current context.
+	Context   string
+	REST      *rest.Config
+	Clientset kubernetes.Interface
+	Dynamic   dynamic.Interface
+	provider  *kindcluster.Provider
+	log       logr.Logger
 }
 
 func newProvider(log logr.Logger) *kindcluster.Provider {

@@ -60,5 +60,5 @@ func ConnectExisting(cfg ExistingConfig) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Cluster{Name: context, Kubeconfig: cfg.Kubeconfig, REST: restCfg, Clientset: cs, Dynamic: dyn}, nil
+	return &Cluster{Name: context, Kubeconfig: cfg.Kubeconfig, Context: context, REST: restCfg, Clientset: cs, Dynamic: dyn}, nil
 }

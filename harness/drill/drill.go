@@ -19,6 +19,8 @@ import (
 	"github.com/firedrill-dev/firedrill/harness/cluster"
 	"github.com/firedrill-dev/firedrill/harness/evidence"
 	"github.com/firedrill-dev/firedrill/harness/runbook"
+	"github.com/firedrill-dev/firedrill/harness/shell"
+	"github.com/firedrill-dev/firedrill/harness/validate"
 )
 
 // Scenario is one runbook failure scenario made real.
@@ -113,6 +115,9 @@ type Drill struct {
 	Log       logr.Logger
 	progress  Progress
 	pack      *evidence.Pack
+	// shell runs the runbook's commands as written; scratch receives what they write.
+	shell   *shell.Runner
+	scratch string
 
 	mu        sync.Mutex
 	phase     string
@@ -120,6 +125,7 @@ type Drill struct {
 	events    []Event
 	changes   []Change
 	approvals []Approval
+	findings  []validate.Finding
 	// InjectedAt, DetectedAt and RecoveredAt mark the incident's clock.
 	InjectedAt, DetectedAt, RecoveredAt time.Time
 }
@@ -198,6 +204,13 @@ func (d *Drill) Changes() []Change {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return append([]Change(nil), d.changes...)
+}
+
+// Findings are the runbook problems the drill's literal commands revealed.
+func (d *Drill) Findings() []validate.Finding {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]validate.Finding(nil), d.findings...)
 }
 
 func (d *Drill) Approvals() []Approval {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -11,6 +13,9 @@ import (
 
 	"github.com/firedrill-dev/firedrill/harness/evidence"
 	"github.com/firedrill-dev/firedrill/harness/runbook"
+	"github.com/firedrill-dev/firedrill/harness/shell"
+	"github.com/firedrill-dev/firedrill/harness/stack"
+	"github.com/firedrill-dev/firedrill/harness/validate"
 )
 
 // openPack starts the drill's evidence pack; every byte written to it is redacted against the
@@ -21,6 +26,24 @@ func (d *Drill) openPack(ctx context.Context, root string) error {
 		return fmt.Errorf("read secrets to redact evidence: %w", err)
 	}
 	d.pack, err = evidence.New(root, d.ID, evidence.WithSecrets(secrets...), evidence.WithLogger(d.Log))
+	return err
+}
+
+// openShell prepares the runner for the runbook's own commands: the drill's cluster and namespace
+// only, placeholders from the stack's table, a scratch directory of the drill's own.
+func (d *Drill) openShell(ctx context.Context, workDir string) error {
+	table, err := stack.Table(ctx, d.Cluster.Clientset, d.ID, d.Commander)
+	if err != nil {
+		return err
+	}
+	d.scratch, err = filepath.Abs(filepath.Join(workDir, "scratch", d.ID))
+	if err != nil {
+		return err
+	}
+	d.shell, err = shell.New(shell.Config{
+		Kubeconfig: d.Cluster.Kubeconfig, Context: d.Cluster.Context, Namespace: d.Namespace, Scratch: d.scratch,
+		ScriptDir: filepath.Dir(d.Runbook.Path), Table: table, Timeout: time.Minute,
+	})
 	return err
 }
 
@@ -48,8 +71,9 @@ func (d *Drill) captureLogs(ctx context.Context, phase evidence.Phase) error {
 	return nil
 }
 
-// diagnose stores what the scenario's diagnosis asks for, as Go reads of the same resources. The
-// container logs it also asks for are the "during" logs captured right after it.
+// diagnose stores what the scenario's diagnosis asks for: Go reads of the same resources as a
+// reference, then the runbook's diagnosis and evidence-capture commands run as written, their
+// output stored step by step. The container logs are also the "during" logs captured right after.
 func (d *Drill) diagnose(ctx context.Context) error {
 	steps := []struct {
 		title, command string
@@ -58,17 +82,81 @@ func (d *Drill) diagnose(ctx context.Context) error {
 		{"pod status", "kubectl get pods -n " + d.Namespace, d.podTable},
 		{"recent events", "kubectl get events -n " + d.Namespace + " --sort-by=.lastTimestamp", d.CaptureEvents},
 	}
-	for i, s := range steps {
+	step := 0
+	for _, s := range steps {
 		out, err := s.run(ctx)
 		if err != nil {
 			return fmt.Errorf("diagnosis %q: %w", s.title, err)
 		}
-		if _, err := d.pack.AddDiagnosis(i+1, s.title, s.command, out); err != nil {
+		step++
+		if _, err := d.pack.AddDiagnosis(step, s.title+" (firedrill's reference read)", s.command, out); err != nil {
 			return err
 		}
-		d.Note(fmt.Sprintf("diagnosis %d", i+1), s.title)
+		d.Note(fmt.Sprintf("diagnosis %d", step), s.title)
 	}
-	return nil
+	// Then the runbook's own diagnosis and evidence-capture commands, exactly as written.
+	for _, part := range []struct {
+		name   string
+		blocks []runbook.Block
+	}{{"diagnosis", d.Scenario.Diagnosis}, {"evidence capture", d.Scenario.Evidence}} {
+		for _, b := range part.blocks {
+			if err := d.shell.Reset(); err != nil {
+				return err
+			}
+			for _, c := range b.Commands {
+				out := d.shell.Run(ctx, c)
+				step++
+				title := fmt.Sprintf("runbook line %d, %s", c.Line, part.name)
+				if c.Comment != "" {
+					title += ": " + c.Comment
+				}
+				if _, err := d.pack.AddDiagnosis(step, title, out.Text, literalOutput(out, d.scratch)); err != nil {
+					return err
+				}
+				d.literal(part.name, out)
+			}
+		}
+	}
+	return ctx.Err()
+}
+
+// literal records one runbook command run as written: a note, and a finding when it failed.
+func (d *Drill) literal(phase string, out shell.Outcome) {
+	_, f := validate.Judge(out)
+	if f == nil {
+		d.Note("runbook command ran", fmt.Sprintf("line %d: %s", out.Line, out.Text))
+		return
+	}
+	f.Where = d.Scenario.Name + ", " + phase
+	d.mu.Lock()
+	d.findings = append(d.findings, *f)
+	d.mu.Unlock()
+	d.Note("runbook finding", fmt.Sprintf("line %d: %s", f.Line, f.Reason))
+}
+
+// literalOutput is what a runbook command showed, for the evidence pack: status, output, and the
+// content of the files it wrote (redirections land in the drill's scratch directory).
+func literalOutput(out shell.Outcome, scratch string) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "status: %s (exit %d, %s)\n", out.Status, out.ExitCode, out.Duration.Round(time.Millisecond))
+	if out.Reason != "" {
+		fmt.Fprintf(&b, "reason: %s\n", out.Reason)
+	}
+	if out.Stdout != "" {
+		fmt.Fprintf(&b, "\n--- stdout\n%s", out.Stdout)
+	}
+	if out.Stderr != "" {
+		fmt.Fprintf(&b, "\n--- stderr\n%s", out.Stderr)
+	}
+	for _, f := range out.Files {
+		data, err := os.ReadFile(filepath.Join(scratch, f))
+		if err != nil {
+			fmt.Fprintf(&b, "\n--- file %s: %v\n", f, err)
+			continue
+		}
+		fmt.Fprintf(&b, "\n--- file %s (%d bytes)\n%s", f, len(data), data)
+	}
+	return b.Bytes()
 }
 
 func (d *Drill) podTable(ctx context.Context) ([]byte, error) {

@@ -18,6 +18,7 @@ import (
 	"github.com/firedrill-dev/firedrill/harness/ledger"
 	"github.com/firedrill-dev/firedrill/harness/runbook"
 	"github.com/firedrill-dev/firedrill/harness/stack"
+	"github.com/firedrill-dev/firedrill/harness/validate"
 )
 
 // Phases of the runbook's General Response Process, plus the drill's own bracket.
@@ -108,14 +109,16 @@ type Result struct {
 	Recovery       SteadyState              `json:"recovery"`
 	Residue        []string                 `json:"residue"`
 	Escalation     []string                 `json:"escalation"`
-	Incident       string                   `json:"incidentMessage"`
-	EvidenceDir    string                   `json:"evidenceDir"`
-	EvidenceDigest string                   `json:"evidenceDigest"`
-	EvidenceReport string                   `json:"evidenceReport"`
-	LedgerSeq      int                      `json:"ledgerSeq"`
-	Passed         bool                     `json:"passed"`
-	Failure        string                   `json:"failure,omitempty"`
-	Drill          *Drill                   `json:"-"`
+	// Findings are runbook problems the drill's literal commands revealed; they do not fail the drill.
+	Findings       []validate.Finding `json:"findings"`
+	Incident       string             `json:"incidentMessage"`
+	EvidenceDir    string             `json:"evidenceDir"`
+	EvidenceDigest string             `json:"evidenceDigest"`
+	EvidenceReport string             `json:"evidenceReport"`
+	LedgerSeq      int                `json:"ledgerSeq"`
+	Passed         bool               `json:"passed"`
+	Failure        string             `json:"failure,omitempty"`
+	Drill          *Drill             `json:"-"`
 }
 
 // Run runs one drill start to end. Whatever happens — failure, timeout, cancellation — every
@@ -177,6 +180,9 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 		if err := d.openPack(ctx, cfg.EvidenceRoot); err != nil {
 			return err
 		}
+		if err := d.openShell(ctx, cfg.WorkDir); err != nil {
+			return err
+		}
 		res.EvidenceDir = d.pack.Dir()
 		return d.captureLogs(ctx, evidence.Before)
 	}); err != nil {
@@ -215,6 +221,13 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 }
 
 func finish(res Result, err error) (Result, error) {
+	if res.Drill != nil {
+		res.Findings = res.Drill.Findings()
+		if res.Drill.scratch != "" {
+			// What the runbook's commands wrote is in the evidence pack, redacted; the raw copies go.
+			_ = os.RemoveAll(res.Drill.scratch)
+		}
+	}
 	res.Passed = err == nil
 	if err != nil {
 		res.Failure = err.Error()

@@ -90,7 +90,7 @@ func Live(ctx context.Context, rb *runbook.Runbook, runner *shell.Runner, table 
 			}
 			out := runner.Run(ctx, c)
 			rep.Outcomes = append(rep.Outcomes, out)
-			cov, finding := judge(out)
+			cov, finding := Judge(out)
 			cov.Where = where[c.Line]
 			rep.Coverage = append(rep.Coverage, cov)
 			if finding != nil {
@@ -114,8 +114,9 @@ func Live(ctx context.Context, rb *runbook.Runbook, runner *shell.Runner, table 
 	return rep, nil
 }
 
-// judge turns one outcome into its coverage row and, when execution shows a problem, a finding.
-func judge(out shell.Outcome) (Coverage, *Finding) {
+// Judge turns one command's outcome into its coverage row and, when execution shows a problem, a
+// finding with the output as evidence.
+func Judge(out shell.Outcome) (Coverage, *Finding) {
 	cov := Coverage{Line: out.Line, Command: out.Text, Check: CheckExecuted, Result: "ok"}
 	if out.DryRun {
 		cov.Check = CheckDryRun
