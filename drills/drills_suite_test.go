@@ -102,6 +102,8 @@ func drillConfig(s drill.Scenario) drill.Config {
 			}
 			fmt.Fprintln(GinkgoWriter)
 		},
+		// The runbook's own mitigation commands run first, as written; FIREDRILL_LITERAL=false drills the Go steps only.
+		Literal:  os.Getenv("FIREDRILL_LITERAL") != "false",
 		Ledger:   drillLedger,
 		RepoRoot: repoRoot,
 		Log:      GinkgoLogr,

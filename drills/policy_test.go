@@ -51,6 +51,16 @@ var _ = Describe("Policy engine failure", Ordered, labelsFor("policy"), func() {
 		Expect(res.Recovery.OK()).To(BeTrue())
 	})
 
+	It("runs the runbook's own commands for each option first: A and C work as written, B's kubectl exec -l does not", func() {
+		Expect(optionResult(res, "A").Literal).To(Equal("verified"))
+		Expect(optionResult(res, "C").Literal).To(Equal("verified"))
+		Expect(optionResult(res, "B").Literal).To(ContainSubstring("failed as written"))
+		Expect(res.Findings).To(ContainElement(And(
+			HaveField("Line", 246),
+			HaveField("Reason", ContainSubstring("unknown shorthand flag: 'l'")),
+			HaveField("Evidence", Not(BeEmpty())))))
+	})
+
 	It("writes a complete evidence pack and records the drill in the ledger", func() {
 		Expect(res.EvidenceReport).NotTo(ContainSubstring("missing"))
 		Expect(res.EvidenceDigest).NotTo(BeEmpty())

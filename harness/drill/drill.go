@@ -61,6 +61,9 @@ type Symptom struct {
 type Option struct {
 	// Letter matches the runbook's "Option X".
 	Letter string
+	// Prepare, when set, records what Verify compares against (pods before a restart...); it runs
+	// before the option, whether the Go step or the runbook's own commands perform it.
+	Prepare func(ctx context.Context, d *Drill) error
 	// Do performs the option; changes go through Drill.Mutate so they are journaled and recorded.
 	Do func(ctx context.Context, d *Drill) error
 	// Verify checks the option's own effect (pods replaced, replicas changed, keys flushed...).
@@ -118,6 +121,8 @@ type Drill struct {
 	// shell runs the runbook's commands as written; scratch receives what they write.
 	shell   *shell.Runner
 	scratch string
+	// step numbers the commands stored in the evidence pack's diagnosis/ directory.
+	step int
 
 	mu        sync.Mutex
 	phase     string

@@ -82,17 +82,16 @@ func (d *Drill) diagnose(ctx context.Context) error {
 		{"pod status", "kubectl get pods -n " + d.Namespace, d.podTable},
 		{"recent events", "kubectl get events -n " + d.Namespace + " --sort-by=.lastTimestamp", d.CaptureEvents},
 	}
-	step := 0
 	for _, s := range steps {
 		out, err := s.run(ctx)
 		if err != nil {
 			return fmt.Errorf("diagnosis %q: %w", s.title, err)
 		}
-		step++
-		if _, err := d.pack.AddDiagnosis(step, s.title+" (firedrill's reference read)", s.command, out); err != nil {
+		d.step++
+		if _, err := d.pack.AddDiagnosis(d.step, s.title+" (firedrill's reference read)", s.command, out); err != nil {
 			return err
 		}
-		d.Note(fmt.Sprintf("diagnosis %d", step), s.title)
+		d.Note(fmt.Sprintf("diagnosis %d", d.step), s.title)
 	}
 	// Then the runbook's own diagnosis and evidence-capture commands, exactly as written.
 	for _, part := range []struct {
@@ -105,12 +104,12 @@ func (d *Drill) diagnose(ctx context.Context) error {
 			}
 			for _, c := range b.Commands {
 				out := d.shell.Run(ctx, c)
-				step++
+				d.step++
 				title := fmt.Sprintf("runbook line %d, %s", c.Line, part.name)
 				if c.Comment != "" {
 					title += ": " + c.Comment
 				}
-				if _, err := d.pack.AddDiagnosis(step, title, out.Text, literalOutput(out, d.scratch)); err != nil {
+				if _, err := d.pack.AddDiagnosis(d.step, title, out.Text, literalOutput(out, d.scratch)); err != nil {
 					return err
 				}
 				d.literal(part.name, out)

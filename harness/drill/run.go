@@ -56,6 +56,9 @@ type Config struct {
 	Options []string
 	// Exhaustive runs every selected option even after service is restored, to exercise each one.
 	Exhaustive bool
+	// Literal runs each option's own runbook commands as written first, with the Go step's check as
+	// the reference; when they fail or have no effect, that is a runbook finding and the Go step runs.
+	Literal bool
 	// Ledger, when set, receives the drill's record once cleanup is done.
 	Ledger *ledger.Ledger
 	// RepoRoot, when set, makes the evidence path in the ledger relative to the repository.
@@ -79,6 +82,9 @@ type OptionResult struct {
 	Effect    string `json:"effect,omitempty"`
 	Error     string `json:"error,omitempty"`
 	Reverted  bool   `json:"reverted,omitempty"`
+	// Literal says how the runbook's own commands for the option fared: "verified" when they had
+	// the option's effect, otherwise why the Go step ran instead; empty when not run as written.
+	Literal string `json:"literal,omitempty"`
 	Recovered bool   `json:"recovered"`
 	// RecoveredAfterRevert is set when service was back once the temporary measure was taken back:
 	// the revert itself fixed the fault (e.g. the rollout it caused reloaded configuration).
@@ -348,7 +354,19 @@ func (d *Drill) mitigate(ctx context.Context, cfg Config, res *Result) error {
 		}
 		d.Note(fmt.Sprintf("option %s", opt.Letter), fmt.Sprintf("%s (runbook line %d)", model.Title, model.Line))
 		t := time.Now()
-		err := opt.Do(ctx, d)
+		var literal *literalRun
+		var err error
+		if cfg.Literal {
+			r.Effect, literal, r.Literal, err = d.runAsWritten(ctx, opt, model)
+			if err != nil {
+				r.Error, r.Ran, r.Duration = err.Error(), true, time.Since(t)
+				res.Options = append(res.Options, r)
+				return fmt.Errorf("option %s (%s) as written: %w", opt.Letter, model.Title, err)
+			}
+		}
+		if literal == nil {
+			err = d.doGoStep(ctx, opt)
+		}
 		if errors.Is(err, ErrNotApplicable) {
 			r.Skipped = err.Error()
 			r.Duration = time.Since(t)
@@ -356,7 +374,7 @@ func (d *Drill) mitigate(ctx context.Context, cfg Config, res *Result) error {
 			res.Options = append(res.Options, r)
 			continue
 		}
-		if err == nil {
+		if err == nil && literal == nil {
 			r.Effect, err = opt.Verify(ctx, d)
 		}
 		r.Ran = true
@@ -371,7 +389,11 @@ func (d *Drill) mitigate(ctx context.Context, cfg Config, res *Result) error {
 		r.Recovered = recovered
 		d.Note(fmt.Sprintf("after option %s", opt.Letter), seen)
 		if opt.Revert != nil {
-			if err := opt.Revert(ctx, d); err != nil {
+			revert := opt.Revert
+			if literal != nil {
+				revert = func(ctx context.Context, d *Drill) error { return d.undoLiteral(ctx, literal) }
+			}
+			if err := revert(ctx, d); err != nil {
 				return fmt.Errorf("revert option %s: %w", opt.Letter, err)
 			}
 			r.Reverted = true
@@ -387,6 +409,16 @@ func (d *Drill) mitigate(ctx context.Context, cfg Config, res *Result) error {
 		}
 	}
 	return nil
+}
+
+// doGoStep runs an option's Go step: Prepare, then Do.
+func (d *Drill) doGoStep(ctx context.Context, opt Option) error {
+	if opt.Prepare != nil {
+		if err := opt.Prepare(ctx, d); err != nil {
+			return err
+		}
+	}
+	return opt.Do(ctx, d)
 }
 
 func findOption(s *runbook.Scenario, letter string) (runbook.Option, bool) {

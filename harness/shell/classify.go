@@ -100,3 +100,56 @@ func execMutates(argv []string) bool {
 	}
 	return true
 }
+
+// Targets returns the objects a kubectl command line changes, as "TYPE/NAME" strings, so they can
+// be snapshotted before it runs. Commands that only read, or that change data inside a pod (exec),
+// have none. ok is false when the command changes objects it does not name.
+func Targets(args []string) (targets []string, ok bool) {
+	if !mutating(args) {
+		return nil, true
+	}
+	verb, sub := subcommand(args)
+	if verb == "exec" {
+		return nil, true
+	}
+	var words []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			break
+		}
+		if strings.HasPrefix(a, "-") {
+			if !strings.Contains(a, "=") && slices.Contains(valueFlags, a) && i+1 < len(args) {
+				i++
+			}
+			continue
+		}
+		words = append(words, a)
+	}
+	skip := 1
+	if verb == "rollout" || verb == "set" {
+		skip = 2
+	}
+	if len(words) <= skip {
+		return nil, false
+	}
+	rest := words[skip:]
+	if strings.Contains(rest[0], "/") {
+		for _, w := range rest {
+			if strings.Contains(w, "/") {
+				targets = append(targets, w)
+			}
+		}
+		return targets, len(targets) > 0
+	}
+	if len(rest) < 2 || sub == "" && verb == "set" {
+		return nil, false
+	}
+	return []string{rest[0] + "/" + rest[1]}, true
+}
+
+// valueFlags are kubectl flags whose value is the next argument.
+var valueFlags = []string{"-n", "--namespace", "-l", "--selector", "-c", "--container", "-p", "--patch", "--type", "-f", "--filename", "-o", "--output", "--replicas", "--to-revision", "-e", "--env"}
+
+// Mutating reports whether a kubectl command line (without "kubectl") changes objects or data.
+func Mutating(args []string) bool { return mutating(args) }

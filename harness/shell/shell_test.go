@@ -187,3 +187,27 @@ func TestExecMutates(t *testing.T) {
 		}
 	}
 }
+
+func TestTargets(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		args    string
+		targets []string
+		ok      bool
+	}{
+		{"rollout restart deployment/aureus-frontend -n aureus", []string{"deployment/aureus-frontend"}, true},
+		{"scale deployment/aureus-frontend -n aureus --replicas=5", []string{"deployment/aureus-frontend"}, true},
+		{"set env deployment/aureus-frontend -n aureus POLICY_BYPASS_MODE=true", []string{"deployment/aureus-frontend"}, true},
+		{"patch pvc aureus-evidence-pvc -n aureus -p {}", []string{"pvc/aureus-evidence-pvc"}, true},
+		{"rollout undo deployment/aureus-frontend -n aureus", []string{"deployment/aureus-frontend"}, true},
+		{"get pods -n aureus", nil, true},
+		{"exec -n aureus deployment/x -- find /a -delete", nil, true},
+		{"scale -n aureus --replicas=2", nil, false},
+	}
+	for _, c := range cases {
+		got, ok := Targets(strings.Fields(c.args))
+		if ok != c.ok || strings.Join(got, ",") != strings.Join(c.targets, ",") {
+			t.Errorf("Targets(%q) = %v, %v; want %v, %v", c.args, got, ok, c.targets, c.ok)
+		}
+	}
+}

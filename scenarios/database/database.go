@@ -197,14 +197,14 @@ func killIdle() drill.Option {
 	var leakedPIDs []string
 	return drill.Option{
 		Letter: "B",
-		Do: func(ctx context.Context, d *drill.Drill) error {
+		Prepare: func(ctx context.Context, d *drill.Drill) error {
 			pids, err := psql(ctx, d, "SELECT pid FROM pg_stat_activity WHERE application_name = '"+leakerApp+"'")
-			if err != nil {
-				return err
-			}
 			leakedPIDs = strings.Fields(pids)
+			return err
+		},
+		Do: func(ctx context.Context, d *drill.Drill) error {
 			since := d.InjectedAt.Format("2006-01-02 15:04:05Z07:00")
-			_, err = d.Mutate(ctx, "terminate idle sessions", "postgres/sessions", drill.Undo{}, func(ctx context.Context) error {
+			_, err := d.Mutate(ctx, "terminate idle sessions", "postgres/sessions", drill.Undo{}, func(ctx context.Context) error {
 				_, err := psql(ctx, d, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE state = 'idle' "+
 					"AND usename = 'aureus' AND backend_start >= '"+since+"' AND pid <> pg_backend_pid()")
 				return err

@@ -107,12 +107,12 @@ func restart() drill.Option {
 	var before map[string]bool
 	return drill.Option{
 		Letter: "A",
+		Prepare: func(ctx context.Context, d *drill.Drill) (err error) {
+			before, err = d.PodUIDs(ctx, drill.FrontendSelector)
+			return err
+		},
 		Do: func(ctx context.Context, d *drill.Drill) error {
-			var err error
-			if before, err = d.PodUIDs(ctx, drill.FrontendSelector); err != nil {
-				return err
-			}
-			_, _, err = d.RolloutRestart(ctx, drill.Deployments, deployment)
+			_, _, err := d.RolloutRestart(ctx, drill.Deployments, deployment)
 			return err
 		},
 		Verify: func(ctx context.Context, d *drill.Drill) (string, error) {

@@ -219,12 +219,12 @@ func flushCache() drill.Option {
 	var before map[string]int
 	return drill.Option{
 		Letter: "B",
+		Prepare: func(ctx context.Context, d *drill.Drill) (err error) {
+			before, err = redisKeyCounts(ctx, d)
+			return err
+		},
 		Do: func(ctx context.Context, d *drill.Drill) error {
-			var err error
-			if before, err = redisKeyCounts(ctx, d); err != nil {
-				return err
-			}
-			_, err = d.Mutate(ctx, "FLUSHDB on the policy cache", "redis/aureus-redis", drill.Undo{}, func(ctx context.Context) error {
+			_, err := d.Mutate(ctx, "FLUSHDB on the policy cache", "redis/aureus-redis", drill.Undo{}, func(ctx context.Context) error {
 				_, err := d.ExecIn(ctx, "component=redis", "redis", nil, "redis-cli", "--no-auth-warning", "FLUSHDB")
 				return err
 			})
@@ -268,11 +268,11 @@ func reload() drill.Option {
 	var old map[string]bool
 	return drill.Option{
 		Letter: "C",
+		Prepare: func(ctx context.Context, d *drill.Drill) (err error) {
+			old, err = d.PodUIDs(ctx, drill.FrontendSelector)
+			return err
+		},
 		Do: func(ctx context.Context, d *drill.Drill) error {
-			var err error
-			if old, err = d.PodUIDs(ctx, drill.FrontendSelector); err != nil {
-				return err
-			}
 			if _, _, err := d.RolloutRestart(ctx, drill.Deployments, frontend); err != nil {
 				return err
 			}

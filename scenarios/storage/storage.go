@@ -256,12 +256,12 @@ func cleanup() drill.Option {
 	var before map[string]int
 	return drill.Option{
 		Letter: "C",
+		Prepare: func(ctx context.Context, d *drill.Drill) (err error) {
+			before, err = countByAge(ctx, d)
+			return err
+		},
 		Do: func(ctx context.Context, d *drill.Drill) error {
-			var err error
-			if before, err = countByAge(ctx, d); err != nil {
-				return err
-			}
-			_, err = d.Mutate(ctx, "delete evidence older than the 90-day retention", "pvc/"+pvc, drill.Undo{}, func(ctx context.Context) error {
+			_, err := d.Mutate(ctx, "delete evidence older than the 90-day retention", "pvc/"+pvc, drill.Undo{}, func(ctx context.Context) error {
 				_, err := d.ExecIn(ctx, drill.FrontendSelector, container, nil, "find", evidenceDir, "-type", "f", "-mtime", "+90", "-delete")
 				return err
 			})
