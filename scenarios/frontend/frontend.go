@@ -164,11 +164,11 @@ func rollback() drill.Option {
 	var target int64
 	return drill.Option{
 		Letter: "C",
+		Prepare: func(ctx context.Context, d *drill.Drill) (err error) {
+			target, err = lastGoodRevision(ctx, d)
+			return err
+		},
 		Do: func(ctx context.Context, d *drill.Drill) error {
-			var err error
-			if target, err = lastGoodRevision(ctx, d); err != nil {
-				return err
-			}
 			dep, err := d.Cluster.Clientset.AppsV1().Deployments(d.Namespace).Get(ctx, deployment, metav1.GetOptions{})
 			if err != nil {
 				return err
@@ -201,7 +201,7 @@ func rollback() drill.Option {
 					return "", fmt.Errorf("rolled back template still carries the bad release's configuration")
 				}
 			}
-			return fmt.Sprintf("template of revision %d restored (now revision %s), rollout complete with %d/%d available",
+			return fmt.Sprintf("template of the last good revision %d restored (now revision %s), rollout complete with %d/%d available",
 				target, dep.Annotations["deployment.kubernetes.io/revision"], dep.Status.AvailableReplicas, *dep.Spec.Replicas), nil
 		},
 	}
