@@ -82,6 +82,10 @@ run-drills:
 	FIREDRILL_REPO=$(CURDIR) $(GINKGO) -v --no-color --label-filter='$(LABELS)' --junit-report=junit.xml --json-report=report.json \
 		--output-dir=$(ARTIFACTS) --timeout=80m --fail-on-empty ./drills
 
+.PHONY: scan-secrets
+scan-secrets: ## Fail if any file the drills wrote (evidence, results, reports, JUnit, ledger, .work) holds a stack secret
+	FIREDRILL_SCAN=$(CURDIR)/$(ARTIFACTS):$(CURDIR)/$(LEDGER):$(CURDIR)/.work $(GO) test -count=1 -v -run TestDrillOutputsHoldNoSecret ./internal/secretscan
+
 .PHONY: e2e
 e2e: ## Everything CI runs on a cluster: images, cluster-up, cluster specs, drills, cluster-down
 	@bash hack/e2e.sh

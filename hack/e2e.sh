@@ -12,5 +12,7 @@ trap 'stamp "cluster-down"; make --no-print-directory cluster-down || true' EXIT
 # A fresh cluster every run: one left from an earlier run (stopped with its dockerd) is removed.
 stamp "cluster-down (leftovers)"; make --no-print-directory cluster-down
 stamp "cluster-up"; make --no-print-directory cluster-up
-stamp "drills"; make --no-print-directory run-drills LABELS="${E2E_LABELS:-cluster || drill}"
+stamp "drills"; rc=0; make --no-print-directory run-drills LABELS="${E2E_LABELS:-cluster || drill}" || rc=$?
+stamp "secret scan of everything the drills wrote"; make --no-print-directory scan-secrets || rc=1
 stamp "done"
+exit $rc
