@@ -33,6 +33,10 @@ test: deps ## Unit and integration tests (real PostgreSQL and Redis on loopback)
 validate: build ## Review the runbook statically: findings with line numbers (RUNBOOK=...)
 	$(FIREDRILL) validate $(RUNBOOK)
 
+.PHONY: validate-live
+validate-live: cluster-up ## Run the runbook's commands on the drill cluster: findings with evidence and a coverage table
+	$(FIREDRILL) validate --live $(RUNBOOK)
+
 .PHONY: report
 report: build ## Compliance report: last tested, next due, overdue per scenario (LEDGER=...)
 	$(FIREDRILL) report --runbook $(RUNBOOK) --ledger $(LEDGER)

@@ -161,6 +161,16 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	if w, ok := mitigationWindow(cfg.Runbook); ok {
 		res.MitigationMax = w
 	}
+	release, err := d.lock(ctx)
+	if err != nil {
+		return res, err
+	}
+	// Registered first, so it runs last: after cleanup and the ledger record.
+	defer func() {
+		if releaseErr := release(context.WithoutCancel(ctx)); releaseErr != nil {
+			err = errors.Join(err, releaseErr)
+		}
+	}()
 	timed := func(phase string, f func() error) error {
 		d.enter(phase)
 		t := time.Now()

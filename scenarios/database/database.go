@@ -21,8 +21,8 @@ import (
 const (
 	statefulSet = "aureus-postgres"
 	frontend    = "aureus-frontend"
-	leakerName  = "firedrill-connection-leaker"
-	leakerApp   = "firedrill-leaker"
+	LeakerPod  = "firedrill-connection-leaker"
+	LeakerApp   = "firedrill-leaker"
 	// frontendReplicas is what Option C scales back up to.
 	frontendReplicas = 3
 )
@@ -83,8 +83,8 @@ func (*leak) Inject(ctx context.Context, d *drill.Drill) error {
 		return err
 	}
 	pod := leakerPod(d.Namespace, image, n)
-	undo := drill.Undo{Kind: "delete", Why: "delete the connection leaker", Version: "v1", Resource: "pods", Namespace: d.Namespace, Name: leakerName}
-	_, err = d.Mutate(ctx, fmt.Sprintf("start a client that leaks %d idle sessions", n), "pods/"+leakerName, undo, func(ctx context.Context) error {
+	undo := drill.Undo{Kind: "delete", Why: "delete the connection leaker", Version: "v1", Resource: "pods", Namespace: d.Namespace, Name: LeakerPod}
+	_, err = d.Mutate(ctx, fmt.Sprintf("start a client that leaks %d idle sessions", n), "pods/"+LeakerPod, undo, func(ctx context.Context) error {
 		_, err := d.Cluster.Clientset.CoreV1().Pods(d.Namespace).Create(ctx, pod, metav1.CreateOptions{FieldManager: "firedrill"})
 		return err
 	})
@@ -118,7 +118,7 @@ func leakerPod(ns, image string, n int) *corev1.Pod {
 done
 wait`, n)
 	return &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: leakerName, Namespace: ns, Labels: map[string]string{"app": "firedrill", "firedrill/role": "fault"}},
+		ObjectMeta: metav1.ObjectMeta{Name: LeakerPod, Namespace: ns, Labels: map[string]string{"app": "firedrill", "firedrill/role": "fault"}},
 		Spec: corev1.PodSpec{
 			RestartPolicy:                 corev1.RestartPolicyNever,
 			TerminationGracePeriodSeconds: new(int64),
@@ -126,7 +126,7 @@ wait`, n)
 				Name: "leaker", Image: image, ImagePullPolicy: corev1.PullNever,
 				Command: []string{"bash", "-c", script},
 				Env: []corev1.EnvVar{
-					{Name: "PGAPPNAME", Value: leakerApp},
+					{Name: "PGAPPNAME", Value: LeakerApp},
 					{Name: "PGPASSWORD", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
 						LocalObjectReference: corev1.LocalObjectReference{Name: "aureus-postgres"}, Key: "password"}}},
 				},
@@ -136,7 +136,7 @@ wait`, n)
 }
 
 func leakedSessions(ctx context.Context, d *drill.Drill) (int, error) {
-	out, err := psql(ctx, d, "SELECT count(*) FROM pg_stat_activity WHERE application_name = '"+leakerApp+"'")
+	out, err := psql(ctx, d, "SELECT count(*) FROM pg_stat_activity WHERE application_name = '"+LeakerApp+"'")
 	if err != nil {
 		return 0, err
 	}
@@ -198,7 +198,7 @@ func killIdle() drill.Option {
 	return drill.Option{
 		Letter: "B",
 		Prepare: func(ctx context.Context, d *drill.Drill) error {
-			pids, err := psql(ctx, d, "SELECT pid FROM pg_stat_activity WHERE application_name = '"+leakerApp+"'")
+			pids, err := psql(ctx, d, "SELECT pid FROM pg_stat_activity WHERE application_name = '"+LeakerApp+"'")
 			leakedPIDs = strings.Fields(pids)
 			return err
 		},

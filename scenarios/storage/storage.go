@@ -27,8 +27,8 @@ import (
 const (
 	container   = "frontend"
 	evidenceDir = "/app/evidence"
-	// historyDir holds the drill's evidence history; the undo removes it whole.
-	historyDir = evidenceDir + "/history"
+	// HistoryDir holds the drill's evidence history; the undo removes it whole.
+	HistoryDir = evidenceDir + "/history"
 	pvc        = "aureus-evidence-pvc"
 )
 
@@ -74,7 +74,7 @@ func (fill) Inject(ctx context.Context, d *drill.Drill) error {
 	var script strings.Builder
 	fmt.Fprintf(&script, "set -e\n")
 	for _, c := range ageClasses {
-		dir := historyDir + "/" + c.name
+		dir := HistoryDir + "/" + c.name
 		fmt.Fprintf(&script, "mkdir -p %s\n", dir)
 		for i := 1; i <= c.files; i++ {
 			f := fmt.Sprintf("%s/evidence-%02d.bin", dir, i)
@@ -82,9 +82,9 @@ func (fill) Inject(ctx context.Context, d *drill.Drill) error {
 		}
 	}
 	// The bulk upload stops at ENOSPC: that is the fault.
-	fmt.Fprintf(&script, "mkdir -p %[1]s/bulk\nhead -c 256M /dev/zero > %[1]s/bulk/upload.bin 2>/dev/null || true\ndf -k %[2]s | tail -1\n", historyDir, evidenceDir)
+	fmt.Fprintf(&script, "mkdir -p %[1]s/bulk\nhead -c 256M /dev/zero > %[1]s/bulk/upload.bin 2>/dev/null || true\ndf -k %[2]s | tail -1\n", HistoryDir, evidenceDir)
 	undo := drill.Undo{Kind: "exec", Why: "remove the drill's evidence history", Namespace: d.Namespace,
-		Selector: drill.FrontendSelector, Container: container, Command: []string{"rm", "-rf", historyDir}}
+		Selector: drill.FrontendSelector, Container: container, Command: []string{"rm", "-rf", HistoryDir}}
 	_, err := d.Mutate(ctx, "fill the evidence volume", "pvc/"+pvc, undo, func(ctx context.Context) error {
 		out, err := d.ExecIn(ctx, drill.FrontendSelector, container, nil, "sh", "-c", script.String())
 		if err == nil {
