@@ -57,13 +57,13 @@ var _ = Describe("Runbook commands run on the drill cluster", Label("cluster", "
 		broken, table := live(ctx, filepath.Join(repoRoot, "fixtures/runbooks/live/broken.md"))
 		got := liveFindings(broken)
 		want := map[int]string{
-			15: "unknown flag: --selectr",                    // wrong flag
+			15: "unknown flag: --selectr",                     // wrong flag
 			18: `deployments.apps "aureus-frontnd" not found`, // wrong resource name
-			21: "names nothing that exists",                  // wrong label
-			24: "Failed to connect to localhost port 5001",   // wrong port
-			27: "script not found",                           // missing script
-			30: "container frontnd is not valid",             // wrong container
-			33: "/app/evidense: No such file or directory",   // wrong path
+			21: "names nothing that exists",                   // wrong label
+			24: "Failed to connect to localhost port 5001",    // wrong port
+			27: "script not found",                            // missing script
+			30: "container frontnd is not valid",              // wrong container
+			33: "/app/evidense: No such file or directory",    // wrong path
 			39: `deployments.apps "aureus-frontnd" not found`, // wrong target of a mutation, checked without mutating
 		}
 		Expect(got).To(HaveLen(len(want)), "findings: %v", got)
@@ -77,7 +77,7 @@ var _ = Describe("Runbook commands run on the drill cluster", Label("cluster", "
 
 		correct, _ := live(ctx, filepath.Join(repoRoot, "fixtures/runbooks/live/correct.md"))
 		Expect(liveFindings(correct)).To(BeEmpty())
-		Expect(correct.Errors + correct.Warnings).To(BeZero(), "findings: %v", correct.Findings)
+		Expect(correct.Errors+correct.Warnings).To(BeZero(), "findings: %v", correct.Findings)
 		for _, c := range correct.Coverage {
 			Expect(c.Check).To(BeElementOf(validate.CheckExecuted, validate.CheckDryRun), "line %d is checked by running it", c.Line)
 		}

@@ -149,7 +149,7 @@ var _ = Describe("Drills interrupted by signals", Ordered, Label("drill", "inter
 		{"policy", "phase started — diagnose", syscall.SIGTERM, 0},
 		{"database", "phase started — mitigate", syscall.SIGINT, 0},
 		{"database", "mitigate    option C — ", syscall.SIGTERM, 0}, // inside a mitigation step
-		{"storage", "mitigate    change — ", syscall.SIGINT, 0},   // inside a mitigation step, after a change
+		{"storage", "mitigate    change — ", syscall.SIGINT, 0},     // inside a mitigation step, after a change
 		{"storage", "phase started — recover", syscall.SIGTERM, 0},
 		{"ratelimit", "mitigate    option B — ", syscall.SIGINT, 0},
 		{"ratelimit", "mitigate    option A — ", syscall.SIGTERM, syscall.SIGINT}, // a second signal during the undo

@@ -74,17 +74,17 @@ type Config struct {
 
 // OptionResult is what one mitigation option did.
 type OptionResult struct {
-	Letter    string `json:"letter"`
-	Title     string `json:"title"`
-	Line      int    `json:"line"`
-	Ran       bool   `json:"ran"`
-	Skipped   string `json:"skipped,omitempty"`
-	Effect    string `json:"effect,omitempty"`
-	Error     string `json:"error,omitempty"`
-	Reverted  bool   `json:"reverted,omitempty"`
+	Letter   string `json:"letter"`
+	Title    string `json:"title"`
+	Line     int    `json:"line"`
+	Ran      bool   `json:"ran"`
+	Skipped  string `json:"skipped,omitempty"`
+	Effect   string `json:"effect,omitempty"`
+	Error    string `json:"error,omitempty"`
+	Reverted bool   `json:"reverted,omitempty"`
 	// Literal says how the runbook's own commands for the option fared: "verified" when they had
 	// the option's effect, otherwise why the Go step ran instead; empty when not run as written.
-	Literal string `json:"literal,omitempty"`
+	Literal   string `json:"literal,omitempty"`
 	Recovered bool   `json:"recovered"`
 	// RecoveredAfterRevert is set when service was back once the temporary measure was taken back:
 	// the revert itself fixed the fault (e.g. the rollout it caused reloaded configuration).

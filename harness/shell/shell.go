@@ -88,9 +88,9 @@ type Runner struct {
 	// refusal is set by a handler that refused a call during the current command.
 	refusal string
 	// skipped is set when a dry run left out a call that would change data.
-	skipped string
-	written []string
-	dryRun  bool
+	skipped        string
+	written        []string
+	dryRun         bool
 	stdout, stderr *capture
 	// assigned are the variables earlier commands of the block set.
 	assigned map[string]bool

@@ -21,7 +21,7 @@ import (
 const (
 	statefulSet = "aureus-postgres"
 	frontend    = "aureus-frontend"
-	LeakerPod  = "firedrill-connection-leaker"
+	LeakerPod   = "firedrill-connection-leaker"
 	LeakerApp   = "firedrill-leaker"
 	// frontendReplicas is what Option C scales back up to.
 	frontendReplicas = 3
