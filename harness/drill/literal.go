@@ -55,11 +55,7 @@ func (d *Drill) runAsWritten(ctx context.Context, opt Option, model runbook.Opti
 			if call.Name() != "kubectl" {
 				continue
 			}
-			var args []string
-			for _, w := range call.Args[1:] {
-				args = append(args, w.Lit)
-			}
-			targets, ok := shell.Targets(args)
+			targets, ok := shell.Targets(kubectlArgs(call))
 			if !ok {
 				return "", nil, fmt.Sprintf("not run as written: line %d changes objects it does not name, so no undo can be journaled", c.Line), nil
 			}
@@ -163,18 +159,20 @@ func (d *Drill) undoLiteral(ctx context.Context, run *literalRun) error {
 // changes reports whether a runbook command changes anything in the cluster.
 func changes(c runbook.Command) bool {
 	for _, call := range c.Calls {
-		if call.Name() != "kubectl" {
-			continue
-		}
-		var args []string
-		for _, w := range call.Args[1:] {
-			args = append(args, w.Lit)
-		}
-		if shell.Mutating(args) {
+		if call.Name() == "kubectl" && shell.Mutating(kubectlArgs(call)) {
 			return true
 		}
 	}
 	return false
+}
+
+// kubectlArgs are a kubectl call's arguments as written, without "kubectl".
+func kubectlArgs(call runbook.Call) []string {
+	var args []string
+	for _, w := range call.Args[1:] {
+		args = append(args, w.Lit)
+	}
+	return args
 }
 
 func validateFinding(line int, command, where, reason string) validate.Finding {

@@ -99,17 +99,7 @@ func Live(ctx context.Context, rb *runbook.Runbook, runner *shell.Runner, table 
 			}
 		}
 	}
-	rep.Errors, rep.Warnings, rep.Infos = 0, 0, 0
-	for _, f := range rep.Findings {
-		switch f.Level {
-		case Error:
-			rep.Errors++
-		case Warning:
-			rep.Warnings++
-		default:
-			rep.Infos++
-		}
-	}
+	rep.count()
 	sortFindings(rep.Findings)
 	return rep, nil
 }

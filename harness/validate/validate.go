@@ -96,17 +96,23 @@ func Run(ctx context.Context, rb *runbook.Runbook, opts ...Option) (Report, erro
 	if rep.Findings == nil {
 		rep.Findings = []Finding{}
 	}
-	for _, f := range rep.Findings {
+	rep.count()
+	return rep, nil
+}
+
+// count sets the totals by level.
+func (r *Report) count() {
+	r.Errors, r.Warnings, r.Infos = 0, 0, 0
+	for _, f := range r.Findings {
 		switch f.Level {
 		case Error:
-			rep.Errors++
+			r.Errors++
 		case Warning:
-			rep.Warnings++
+			r.Warnings++
 		default:
-			rep.Infos++
+			r.Infos++
 		}
 	}
-	return rep, nil
 }
 
 // sortFindings orders findings by line, then worst first.
