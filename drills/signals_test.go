@@ -58,6 +58,7 @@ var _ = Describe("Drills interrupted by signals", Ordered, Label("drill", "inter
 		cmd := exec.CommandContext(ctx, bin, "drill", scenario, "--approver", approver, "--exhaustive",
 			"--runbook", runbookPath, "--ledger", ledgerAt, "--work-dir", work, "--repo", repoRoot,
 			"--artifacts", filepath.Join(envOr("ARTIFACTS", filepath.Join(repoRoot, "artifacts")), "signals"))
+		cmd.Dir = repoRoot
 		stdout, err := cmd.StdoutPipe()
 		Expect(err).NotTo(HaveOccurred())
 		var stderr strings.Builder
@@ -112,10 +113,13 @@ var _ = Describe("Drills interrupted by signals", Ordered, Label("drill", "inter
 			Expect(p.OwnerReferences).NotTo(BeEmpty(), "pod %s is a temporary pod the drill left behind", p.Name)
 			Expect(p.Name).NotTo(Equal(database.LeakerPod))
 		}
-		sessions, err := probe.ExecIn(ctx, drill.DatabaseSelector, "postgres", nil, "psql", "-U", "postgres", "-d", "aureus_metadata", "-tAXq",
-			"-c", "SELECT count(*) FROM pg_stat_activity WHERE application_name = '"+database.LeakerApp+"'")
-		Expect(err).NotTo(HaveOccurred())
-		Expect(strings.TrimSpace(string(sessions))).To(Equal("0"), "leaked sessions left")
+		// Postgres ends a dead client's session when it notices the connection is gone.
+		Eventually(func(g Gomega) {
+			sessions, err := probe.ExecIn(ctx, drill.DatabaseSelector, "postgres", nil, "psql", "-U", "postgres", "-d", "aureus_metadata", "-tAXq",
+				"-c", "SELECT count(*) FROM pg_stat_activity WHERE application_name = '"+database.LeakerApp+"'")
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(strings.TrimSpace(string(sessions))).To(Equal("0"), "leaked sessions left")
+		}).WithContext(ctx).WithTimeout(time.Minute).Should(Succeed())
 		_, err = probe.ExecIn(ctx, drill.FrontendSelector, "frontend", nil, "test", "!", "-e", storage.HistoryDir)
 		Expect(err).NotTo(HaveOccurred(), "the storage drill's filler files are left")
 		_, err = testCluster.Clientset.CoordinationV1().Leases(stack.Namespace).Get(ctx, drill.LockName, metav1.GetOptions{})

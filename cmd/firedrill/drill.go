@@ -70,6 +70,10 @@ Exit codes: 0 drill passed, 1 drill passed but the runbook has error-level findi
 				return err
 			}
 			impl, ok := scenarioImpls[args[0]]
+			if _, isStorage := impl.(storage.Scenario); isStorage {
+				// Option A's archive store: beside the evidence, never the working directory.
+				impl = storage.Scenario{ArchiveDir: filepath.Join(artifact, "evidence-archive")}
+			}
 			if _, inRunbook := rb.ScenarioByName(args[0]); !ok || !inRunbook {
 				var names []string
 				for _, s := range rb.Scenarios {

@@ -206,12 +206,25 @@ func Apply(ctx context.Context, c *cluster.Cluster, u Undo) error {
 	case "delete":
 		policy := metav1.DeletePropagationForeground
 		grace := int64(0)
-		err := c.Dynamic.Resource(u.gvr()).Namespace(u.Namespace).Delete(ctx, u.Name,
-			metav1.DeleteOptions{PropagationPolicy: &policy, GracePeriodSeconds: &grace})
+		res := c.Dynamic.Resource(u.gvr()).Namespace(u.Namespace)
+		err := res.Delete(ctx, u.Name, metav1.DeleteOptions{PropagationPolicy: &policy, GracePeriodSeconds: &grace})
 		if apierrors.IsNotFound(err) {
 			return nil
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		// Gone means gone: a deleted pod's processes and connections end only when it is removed.
+		for {
+			if _, err := res.Get(ctx, u.Name, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+				return nil
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("%s/%s still present after delete: %w", u.Resource, u.Name, ctx.Err())
+			case <-time.After(250 * time.Millisecond):
+			}
+		}
 	case "exec":
 		// An earlier undo may be rolling the very pods this one runs in (a restored template
 		// restarts them): keep trying until a pod runs the command or the time is up.
