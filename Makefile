@@ -8,6 +8,8 @@ LEDGER ?= drills/ledger.jsonl
 SCENARIO ?=
 SEVERITY ?=
 ARTIFACTS ?= artifacts
+FORMAT ?= table
+FAIL_ON ?= overdue
 FIREDRILL := bin/firedrill
 
 .DEFAULT_GOAL := help
@@ -25,8 +27,9 @@ deps: ## Install what tests need from Debian when missing (root): PostgreSQL, Re
 	@bash hack/deps.sh
 
 .PHONY: test
-test: deps ## Unit and integration tests (real PostgreSQL and Redis on loopback), no Docker needed
+test: deps ## Unit and integration tests (real PostgreSQL and Redis on loopback), no Docker needed; actionlint on the workflows
 	$(GO) vet ./...
+	$(GO) tool actionlint .github/workflows/*.yml
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v '/drills$$')
 
 .PHONY: validate
@@ -38,8 +41,12 @@ validate-live: cluster-up ## Run the runbook's commands on the drill cluster: fi
 	$(FIREDRILL) validate --live $(RUNBOOK)
 
 .PHONY: report
-report: build ## Compliance report: last tested, next due, overdue per scenario (LEDGER=...)
-	$(FIREDRILL) report --runbook $(RUNBOOK) --ledger $(LEDGER)
+report: build ## Compliance report: last tested, next due, overdue per scenario (LEDGER=..., FORMAT=markdown|json|html)
+	$(FIREDRILL) report --runbook $(RUNBOOK) --ledger $(LEDGER) --format $(FORMAT)
+
+.PHONY: compliance
+compliance: build ## The compliance gate: the report, failing when a scheduled drill is overdue (FAIL_ON=overdue,never-tested)
+	$(FIREDRILL) report --runbook $(RUNBOOK) --ledger $(LEDGER) --fail-on $(FAIL_ON)
 
 .PHONY: verify
 verify: build ## Check the drill ledger's hash chain and every evidence pack it references
@@ -67,7 +74,11 @@ cluster-down: build ## Delete the kind cluster "firedrill"
 	$(FIREDRILL) cluster down
 
 GINKGO := $(GO) run github.com/onsi/ginkgo/v2/ginkgo
-LABELS := drill$(if $(SCENARIO), && scenario:$(SCENARIO))$(if $(SEVERITY), && severity:$(SEVERITY))
+# SEVERITY takes one level or several (SEVERITY="P2 P3" or SEVERITY=P2,P3): drill && (severity:P2 || severity:P3).
+comma := ,
+space := $() $()
+SEVERITY_FILTER := $(subst $(space), || ,$(strip $(foreach s,$(subst $(comma),$(space),$(SEVERITY)),severity:$(s))))
+LABELS := drill$(if $(SCENARIO), && scenario:$(SCENARIO))$(if $(SEVERITY_FILTER), && ($(SEVERITY_FILTER)))
 
 .PHONY: drill
 drill: build ## Run one drill on the kind cluster: make drill SCENARIO=policy
@@ -81,7 +92,7 @@ drills: cluster-up ## Run every drill on one reused cluster (SEVERITY=P0 narrows
 	$(MAKE) --no-print-directory run-drills
 
 .PHONY: run-drills
-run-drills:
+run-drills: ## Run the drills on the cluster that is up (SCENARIO=..., SEVERITY=P0 or SEVERITY="P2 P3")
 	@mkdir -p $(ARTIFACTS)
 	FIREDRILL_REPO=$(CURDIR) $(GINKGO) -v --no-color --label-filter='$(LABELS)' --junit-report=junit.xml --json-report=report.json \
 		--output-dir=$(ARTIFACTS) --timeout=80m --fail-on-empty ./drills
