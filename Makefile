@@ -97,6 +97,11 @@ run-drills: ## Run the drills on the cluster that is up (SCENARIO=..., SEVERITY=
 	FIREDRILL_REPO=$(CURDIR) $(GINKGO) -v --no-color --label-filter='$(LABELS)' --junit-report=junit.xml --json-report=report.json \
 		--output-dir=$(ARTIFACTS) --timeout=80m --fail-on-empty ./drills
 
+.PHONY: bench
+bench: images ## Measure (not a test): harness vs bare kind+kubectl, drill phases, detection vs a 5 s poller, peak memory; recreates the cluster
+	$(GO) build -o bin/firedrill-bench ./cmd/firedrill-bench
+	bin/firedrill-bench --runbook $(RUNBOOK) --out $(ARTIFACTS)/bench.md
+
 .PHONY: scan-secrets
 scan-secrets: ## Fail if any file the drills wrote (evidence, results, reports, JUnit, ledger, .work) holds a stack secret
 	FIREDRILL_SCAN=$(CURDIR)/$(ARTIFACTS):$(CURDIR)/$(LEDGER):$(CURDIR)/.work $(GO) test -count=1 -v -run TestDrillOutputsHoldNoSecret ./internal/secretscan

@@ -5,8 +5,10 @@ package drills
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -140,4 +142,30 @@ func expectRunbookCommandsInPack(res drill.Result) {
 			}
 		}
 	}
+}
+
+var cli struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// cliBinary builds the firedrill CLI once per suite run, for specs that run it as a process.
+func cliBinary() string {
+	GinkgoHelper()
+	cli.once.Do(func() {
+		dir, err := os.MkdirTemp("", "firedrill-cli-")
+		if err != nil {
+			cli.err = err
+			return
+		}
+		cli.path = filepath.Join(dir, "firedrill")
+		build := exec.Command("go", "build", "-o", cli.path, "./cmd/firedrill")
+		build.Dir = repoRoot
+		if out, err := build.CombinedOutput(); err != nil {
+			cli.err = fmt.Errorf("build the CLI: %v\n%s", err, out)
+		}
+	})
+	Expect(cli.err).NotTo(HaveOccurred())
+	return cli.path
 }

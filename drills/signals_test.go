@@ -36,13 +36,10 @@ var _ = Describe("Drills interrupted by signals", Ordered, Label("drill", "inter
 
 	BeforeAll(func(ctx SpecContext) {
 		dir := GinkgoT().TempDir()
-		bin = filepath.Join(dir, "firedrill")
-		build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/firedrill")
-		build.Dir = repoRoot
-		out, err := build.CombinedOutput()
-		Expect(err).NotTo(HaveOccurred(), string(out))
+		bin = cliBinary()
 		work = filepath.Join(dir, "work")
 		Expect(os.MkdirAll(work, 0o755)).To(Succeed())
+		var err error
 		kubeconfig, err := os.ReadFile(testCluster.Kubeconfig)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(os.WriteFile(filepath.Join(work, "kubeconfig"), kubeconfig, 0o600)).To(Succeed())

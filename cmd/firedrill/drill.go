@@ -20,21 +20,11 @@ import (
 	"github.com/firedrill-dev/firedrill/harness/drill"
 	"github.com/firedrill-dev/firedrill/harness/ledger"
 	"github.com/firedrill-dev/firedrill/harness/validate"
-	"github.com/firedrill-dev/firedrill/scenarios/database"
-	"github.com/firedrill-dev/firedrill/scenarios/frontend"
-	"github.com/firedrill-dev/firedrill/scenarios/policy"
-	"github.com/firedrill-dev/firedrill/scenarios/ratelimit"
-	"github.com/firedrill-dev/firedrill/scenarios/storage"
+	"github.com/firedrill-dev/firedrill/scenarios/all"
 )
 
 // exitSystem means a drill ran and the system did not recover: the runbook may be fine.
 const exitSystem = 3
-
-// scenarioImpls are the Go implementations of the runbook's scenarios, by short name.
-var scenarioImpls = map[string]drill.Scenario{
-	"frontend": frontend.Scenario{}, "database": database.Scenario{}, "storage": storage.Scenario{},
-	"policy": policy.Scenario{}, "ratelimit": ratelimit.Scenario{},
-}
 
 func init() { subcommands = append(subcommands, newDrillCmd) }
 
@@ -43,7 +33,8 @@ func newDrillCmd() *cobra.Command {
 		flags                                     clusterFlags
 		runbookPath, config, ledgerPath, artifact string
 		commander, approver                       string
-		options                                   []string
+		options, allowContexts                    []string
+		kubeconfig, kubeContext                   string
 		exhaustive, lastResort, literal           bool
 	)
 	cmd := &cobra.Command{
@@ -69,15 +60,11 @@ Exit codes: 0 drill passed, 1 drill passed but the runbook has error-level findi
 			if err != nil {
 				return err
 			}
-			impl, ok := scenarioImpls[args[0]]
-			if _, isStorage := impl.(storage.Scenario); isStorage {
-				// Option A's archive store: beside the evidence, never the working directory.
-				impl = storage.Scenario{ArchiveDir: filepath.Join(artifact, "evidence-archive")}
-			}
+			impl, ok := all.ByName(args[0], artifact)
 			if _, inRunbook := rb.ScenarioByName(args[0]); !ok || !inRunbook {
 				var names []string
 				for _, s := range rb.Scenarios {
-					if _, ok := scenarioImpls[s.Name]; ok {
+					if slices.Contains(all.Names, s.Name) {
 						names = append(names, s.Name)
 					}
 				}
@@ -173,6 +160,9 @@ Exit codes: 0 drill passed, 1 drill passed but the runbook has error-level findi
 	cmd.Flags().StringSliceVar(&options, "option", nil, "drill only these option letters")
 	cmd.Flags().BoolVar(&exhaustive, "exhaustive", false, "run every option even after service is back")
 	cmd.Flags().BoolVar(&lastResort, "allow-last-resort", false, "let options marked LAST RESORT or data risk run")
+	cmd.Flags().StringVar(&kubeconfig, "kubeconfig", "", "drill on an existing cluster: its kubeconfig file (instead of the kind cluster)")
+	cmd.Flags().StringVar(&kubeContext, "context", "", "with --kubeconfig: the context (default: the file's current one)")
+	cmd.Flags().StringSliceVar(&allowContexts, "allow-context", nil, "with --kubeconfig: contexts drills may act on; any other is refused")
 	cmd.Flags().BoolVar(&literal, "literal", true, "run each option's runbook commands as written first")
 	return cmd
 }
