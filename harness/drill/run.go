@@ -124,7 +124,9 @@ type Result struct {
 	LedgerSeq      int                `json:"ledgerSeq"`
 	Passed         bool               `json:"passed"`
 	Failure        string             `json:"failure,omitempty"`
-	Drill          *Drill             `json:"-"`
+	// Events is the drill's timeline, kept so a result read back from JSON can be drawn.
+	Events []Event `json:"events"`
+	Drill  *Drill  `json:"-"`
 }
 
 // Run runs one drill start to end. Whatever happens — failure, timeout, cancellation — every
@@ -217,6 +219,7 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 			res.Failure = strings.TrimSpace(res.Failure + "; cleanup: " + cleanupErr.Error())
 		}
 		res.Finished = time.Now().UTC()
+		res.Events = d.Events()
 		if cfg.Ledger != nil {
 			rec, ledgerErr := cfg.Ledger.Append(context.WithoutCancel(ctx), ledgerRecord(ctx, cfg, res))
 			if ledgerErr != nil {
@@ -249,6 +252,9 @@ func finish(res Result, err error) (Result, error) {
 		res.Failure = err.Error()
 	}
 	res.Finished = time.Now().UTC()
+	if res.Drill != nil {
+		res.Events = res.Drill.Events()
+	}
 	return res, err
 }
 
