@@ -3,7 +3,8 @@
 // reordering is found by Verify and named by the first bad record.
 //
 // A record is written whole or not at all: one write(2) on a file opened with O_APPEND, then fsync,
-// under an exclusive flock so that a second concurrent writer gets ErrLocked instead of interleaving.
+// under an exclusive flock so that concurrent writers take turns instead of interleaving. A writer
+// waits a bounded time for the lock (WithLockWait), then gives up with a *LockedError.
 // The package never rewrites or truncates a ledger, corrupt or not; Append refuses to add to a ledger
 // that does not verify.
 //
@@ -91,7 +92,7 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 // Sentinel errors callers branch on.
 var (
 	ErrCorrupt = errors.New("ledger does not verify")
-	ErrLocked  = errors.New("another process is appending to the ledger; retry when it has finished")
+	ErrLocked  = errors.New("ledger is locked by another writer")
 	ErrInvalid = errors.New("invalid record")
 )
 
@@ -109,13 +110,57 @@ func (e *CorruptError) Error() string {
 // Unwrap makes errors.Is(err, ErrCorrupt) true.
 func (e *CorruptError) Unwrap() error { return ErrCorrupt }
 
-// Ledger is an open ledger file.
-type Ledger struct {
-	path string
+// LockedError means another process held the ledger's lock for as long as Append would wait.
+type LockedError struct {
+	Path   string
+	Waited time.Duration
+	// Err is the context's error when the context ended the wait, nil when the wait timed out.
+	Err error
 }
 
+func (e *LockedError) Error() string {
+	waited := fmt.Sprintf("waited %s", e.Waited)
+	if e.Err != nil {
+		waited = "stopped waiting: " + e.Err.Error()
+	}
+	return fmt.Sprintf("ledger %s is locked by another drill (%s): wait for it to finish and retry, or stop the process holding the lock (fuser -v %s)", e.Path, waited, e.Path)
+}
+
+// Unwrap makes errors.Is(err, ErrLocked) true, and errors.Is(err, context.Canceled) when the
+// context ended the wait.
+func (e *LockedError) Unwrap() []error {
+	if e.Err != nil {
+		return []error{ErrLocked, e.Err}
+	}
+	return []error{ErrLocked}
+}
+
+// DefaultLockWait is how long Append waits for another writer's lock unless WithLockWait says
+// otherwise: appending a record takes milliseconds, so a longer hold is a stuck process.
+const DefaultLockWait = 10 * time.Second
+
+// lockPoll is how often a waiting Append retries the lock.
+const lockPoll = 50 * time.Millisecond
+
+// Ledger is an open ledger file.
+type Ledger struct {
+	path     string
+	lockWait time.Duration
+}
+
+// Option configures Open.
+type Option func(*Ledger)
+
+// WithLockWait sets how long Append waits for another writer's lock before it fails with a
+// *LockedError; 0 or less means not at all.
+func WithLockWait(d time.Duration) Option { return func(l *Ledger) { l.lockWait = max(d, 0) } }
+
 // Open opens the ledger at path, creating it (and its directory) empty when missing.
-func Open(path string) (*Ledger, error) {
+func Open(path string, opts ...Option) (*Ledger, error) {
+	l := &Ledger{path: path, lockWait: DefaultLockWait}
+	for _, opt := range opts {
+		opt(l)
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("open ledger %s: %w", path, err)
 	}
@@ -123,14 +168,16 @@ func Open(path string) (*Ledger, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open ledger %s: %w", path, err)
 	}
-	return &Ledger{path: path}, f.Close()
+	return l, f.Close()
 }
 
 // Path returns the ledger's file path.
 func (l *Ledger) Path() string { return l.path }
 
 // Append verifies the ledger, then adds r as its next record and returns it with Seq, Prev and Hash
-// set. Times are stored in UTC at millisecond precision.
+// set. Times are stored in UTC at millisecond precision. While another process holds the ledger's
+// lock it waits, until the lock wait (WithLockWait) runs out or ctx ends: then it returns a
+// *LockedError and writes nothing.
 func (l *Ledger) Append(ctx context.Context, r Record) (Record, error) {
 	if err := ctx.Err(); err != nil {
 		return Record{}, err
@@ -143,8 +190,8 @@ func (l *Ledger) Append(ctx context.Context, r Record) (Record, error) {
 		return Record{}, fmt.Errorf("append to ledger %s: %w", l.path, err)
 	}
 	defer f.Close()
-	if err := lock(f); err != nil {
-		return Record{}, fmt.Errorf("append to ledger %s: %w", l.path, err)
+	if err := l.lock(ctx, f); err != nil {
+		return Record{}, err
 	}
 	defer unlock(f)
 
@@ -180,6 +227,32 @@ func (l *Ledger) Append(ctx context.Context, r Record) (Record, error) {
 		return Record{}, fmt.Errorf("sync ledger %s: %w", l.path, err)
 	}
 	return r, nil
+}
+
+// lock takes f's exclusive lock, retrying while another process holds it for up to l.lockWait or
+// until ctx ends.
+func (l *Ledger) lock(ctx context.Context, f *os.File) error {
+	start := time.Now()
+	deadline := time.NewTimer(l.lockWait)
+	defer deadline.Stop()
+	poll := time.NewTicker(lockPoll)
+	defer poll.Stop()
+	for {
+		err := lock(f)
+		switch {
+		case err == nil:
+			return nil
+		case !errors.Is(err, ErrLocked):
+			return fmt.Errorf("append to ledger %s: %w", l.path, err)
+		}
+		select {
+		case <-ctx.Done():
+			return &LockedError{Path: l.path, Waited: time.Since(start), Err: ctx.Err()}
+		case <-deadline.C:
+			return &LockedError{Path: l.path, Waited: l.lockWait}
+		case <-poll.C:
+		}
+	}
 }
 
 // Records returns every record after verifying the chain.

@@ -1,13 +1,18 @@
 package ledger
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -209,33 +214,138 @@ func TestAppendRefusesCorrupt(t *testing.T) {
 	}
 }
 
-func TestSecondWriterIsLockedOut(t *testing.T) {
-	t.Parallel()
-	path, data := ledgerWith(t, 1)
+// holdLockEnv makes the test binary a helper process that holds the ledger's lock: another drill
+// in the middle of appending, as far as Append can tell.
+const holdLockEnv = "FIREDRILL_TEST_HOLD_LEDGER_LOCK"
+
+func TestMain(m *testing.M) {
+	if path := os.Getenv(holdLockEnv); path != "" {
+		os.Exit(holdLock(path))
+	}
+	os.Exit(m.Run())
+}
+
+// holdLock takes the ledger's flock, says "locked" on stdout and keeps the lock until stdin closes.
+func holdLock(path string) int {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fmt.Println("locked")
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	return 0
+}
+
+// lockedBy starts a process that holds path's lock; release ends it, which frees the lock.
+func lockedBy(t *testing.T, path string) (release func()) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), holdLockEnv+"="+path)
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	if err := lock(f); err != nil {
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
 		t.Fatal(err)
 	}
-	l, _ := Open(path)
-	_, err = l.Append(context.Background(), sample(1))
-	if !errors.Is(err, ErrLocked) {
-		t.Fatalf("append while locked = %v", err)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
 	}
-	if after, _ := os.ReadFile(path); !bytes.Equal(after, data) {
-		t.Fatal("a locked-out append wrote")
+	release = sync.OnceFunc(func() {
+		stdin.Close()
+		if err := cmd.Wait(); err != nil {
+			t.Errorf("lock holder: %v", err)
+		}
+	})
+	t.Cleanup(release)
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil || line != "locked\n" {
+		t.Fatalf("lock holder said %q, %v", line, err)
 	}
-	unlock(f)
-	if _, err := l.Append(context.Background(), sample(1)); err != nil {
-		t.Fatalf("append after unlock = %v", err)
+	return release
+}
+
+// TestLockedLedger: while another process holds the ledger's lock, Append waits a bounded time, or
+// until its context ends, then fails with one line saying what to do and leaves the ledger as it
+// was; once the lock is released it appends.
+func TestLockedLedger(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name    string
+		wait    time.Duration
+		timeout time.Duration // of the context; 0 for none
+		release time.Duration // release the lock after this long; 0 for never
+		want    string        // the error, with %s for the ledger's path; "" for success
+		is      error         // what the error must also match, besides ErrLocked
+	}{
+		{name: "lock wait runs out", wait: 300 * time.Millisecond,
+			want: "ledger %[1]s is locked by another drill (waited 300ms): wait for it to finish and retry, or stop the process holding the lock (fuser -v %[1]s)"},
+		{name: "context ends the wait", wait: time.Hour, timeout: 300 * time.Millisecond,
+			want: "ledger %[1]s is locked by another drill (stopped waiting: context deadline exceeded): wait for it to finish and retry, or stop the process holding the lock (fuser -v %[1]s)",
+			is:   context.DeadlineExceeded},
+		{name: "no wait", wait: 0,
+			want: "ledger %[1]s is locked by another drill (waited 0s): wait for it to finish and retry, or stop the process holding the lock (fuser -v %[1]s)"},
+		{name: "released while waiting", wait: time.Hour, release: 300 * time.Millisecond},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			path, data := ledgerWith(t, 1)
+			release := lockedBy(t, path)
+			if c.release > 0 {
+				time.AfterFunc(c.release, release)
+			}
+			ctx := context.Background()
+			if c.timeout > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, c.timeout)
+				defer cancel()
+			}
+			l, err := Open(path, WithLockWait(c.wait))
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec, err := l.Append(ctx, sample(1))
+			after, _ := os.ReadFile(path)
+			if c.want == "" {
+				if err != nil || rec.Seq != 2 {
+					t.Fatalf("append after the lock was released = %+v, %v", rec, err)
+				}
+				if sum, err := VerifyFile(path); err != nil || sum.Records != 2 {
+					t.Fatalf("verify = %+v, %v", sum, err)
+				}
+				return
+			}
+			want := fmt.Sprintf(c.want, path)
+			if err == nil || err.Error() != want {
+				t.Fatalf("append while locked = %v\nwant %s", err, want)
+			}
+			if !errors.Is(err, ErrLocked) || c.is != nil && !errors.Is(err, c.is) {
+				t.Errorf("error %v does not match ErrLocked and %v", err, c.is)
+			}
+			if !bytes.Equal(after, data) {
+				t.Fatalf("a locked-out append changed the ledger:\n%s", after)
+			}
+			if entries, _ := os.ReadDir(filepath.Dir(path)); len(entries) != 1 {
+				t.Errorf("files beside the ledger: %v", entries)
+			}
+			release()
+			if _, err := l.Append(context.Background(), sample(1)); err != nil {
+				t.Fatalf("append after the lock was released = %v", err)
+			}
+		})
 	}
 }
 
-// TestConcurrentAppends: writers racing each other either append whole records or get ErrLocked; the
-// chain stays valid.
+// TestConcurrentAppends: writers racing each other take turns and append whole records; the chain
+// stays valid.
 func TestConcurrentAppends(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "ledger.jsonl")
@@ -250,14 +360,8 @@ func TestConcurrentAppends(t *testing.T) {
 				t.Error(err)
 				return
 			}
-			for i := 0; i < each; {
-				_, err := l.Append(context.Background(), sample(i))
-				switch {
-				case err == nil:
-					i++
-				case errors.Is(err, ErrLocked):
-					time.Sleep(time.Millisecond)
-				default:
+			for i := 0; i < each; i++ {
+				if _, err := l.Append(context.Background(), sample(i)); err != nil {
 					t.Error(err)
 					return
 				}

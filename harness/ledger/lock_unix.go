@@ -8,7 +8,7 @@ import (
 	"syscall"
 )
 
-// lock takes an exclusive, non-blocking flock on f; a second writer gets ErrLocked at once.
+// lock tries once to take an exclusive flock on f; ErrLocked means another process holds it.
 func lock(f *os.File) error {
 	err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
 	if errors.Is(err, syscall.EWOULDBLOCK) {
