@@ -16,7 +16,9 @@
 //
 // Everything the Pack writes passes through its redactor (WithSecrets) on the way to disk, so a
 // secret never reaches a file, not even briefly. Each file is written to a temporary name and
-// renamed into place, so a crash leaves whole files or none. Files are 0644, directories 0755.
+// renamed into place, so a crash leaves whole files or none, and a full disk leaves no partial or
+// temporary file (the error names the pack and "no space left on device"; see ErrNoSpace). Files
+// are 0644, directories 0755.
 //
 // Check tells whether a pack holds what the runbook requires; Verify tells whether it still holds
 // what its manifest says. Neither needs the Pack that wrote it.
@@ -35,6 +37,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -68,6 +71,9 @@ var (
 	ErrSealed = errors.New("evidence pack is sealed")
 	// ErrInvalid: an argument the pack cannot store as given.
 	ErrInvalid = errors.New("invalid evidence")
+	// ErrNoSpace: the pack's filesystem is full (it is syscall.ENOSPC). Nothing was half-written:
+	// the pack holds what it held before the failed write.
+	ErrNoSpace = syscall.ENOSPC
 )
 
 const (
@@ -155,10 +161,13 @@ func New(root, incidentID string, opts ...Option) (*Pack, error) {
 		opt(p)
 	}
 	if err := os.MkdirAll(filepath.Dir(p.dir), dirMode); err != nil {
-		return nil, fmt.Errorf("new evidence pack: %w", err)
+		return nil, p.fail("create", fmt.Errorf("new evidence pack: %w", err))
 	}
-	if err := os.Mkdir(p.dir, dirMode); err != nil && !errors.Is(err, os.ErrExist) {
-		return nil, fmt.Errorf("new evidence pack: %w", err)
+	created := true
+	if err := os.Mkdir(p.dir, dirMode); errors.Is(err, os.ErrExist) {
+		created = false
+	} else if err != nil {
+		return nil, p.fail("create", fmt.Errorf("new evidence pack: %w", err))
 	}
 	entries, err := os.ReadDir(p.dir)
 	if err != nil {
@@ -167,22 +176,46 @@ func New(root, incidentID string, opts ...Option) (*Pack, error) {
 	if len(entries) > 0 {
 		return nil, fmt.Errorf("new evidence pack %s: %w and is not empty: choose a new incident ID or move the old pack away", p.dir, ErrExists)
 	}
-	for _, d := range []string{p.dir, filepath.Join(p.dir, LogsDir), filepath.Join(p.dir, DiagnosisDir)} {
-		if err := mkdir(d); err != nil {
-			return nil, fmt.Errorf("new evidence pack: %w", err)
+	if err := p.create(incidentID); err != nil {
+		// Leave no half-made pack behind: the directory was empty, or not there, before.
+		if entries, rerr := os.ReadDir(p.dir); rerr == nil {
+			for _, e := range entries {
+				_ = os.RemoveAll(filepath.Join(p.dir, e.Name()))
+			}
 		}
-	}
-	if err := p.writeJSON(ChangesFile, []Change{}); err != nil {
-		return nil, err
-	}
-	if err := p.writeJSON(ApprovalsFile, []Approval{}); err != nil {
-		return nil, err
-	}
-	if err := p.writeFile(RCAFile, rcaTemplate(incidentID)); err != nil {
-		return nil, err
+		if created {
+			_ = os.Remove(p.dir)
+		}
+		return nil, p.fail("create", err)
 	}
 	p.log.V(1).Info("evidence pack created", "incident", incidentID, "dir", p.dir)
 	return p, nil
+}
+
+// create writes the files a new pack starts with into its empty directory.
+func (p *Pack) create(incidentID string) error {
+	for _, d := range []string{p.dir, filepath.Join(p.dir, LogsDir), filepath.Join(p.dir, DiagnosisDir)} {
+		if err := mkdir(d); err != nil {
+			return fmt.Errorf("new evidence pack: %w", err)
+		}
+	}
+	if err := p.writeJSON(ChangesFile, []Change{}); err != nil {
+		return err
+	}
+	if err := p.writeJSON(ApprovalsFile, []Approval{}); err != nil {
+		return err
+	}
+	return p.writeFile(RCAFile, rcaTemplate(incidentID))
+}
+
+// fail names a full disk as such, in one line with the pack's directory and what to do, instead of
+// the temporary file's name; other errors pass through unchanged. op is what failed: "create",
+// "add log frontend to", "seal".
+func (p *Pack) fail(op string, err error) error {
+	if err == nil || !errors.Is(err, ErrNoSpace) {
+		return err
+	}
+	return fmt.Errorf("%s evidence pack %s: %w: free space on its filesystem or write evidence elsewhere (--artifacts)", op, p.dir, ErrNoSpace)
 }
 
 // Dir returns the pack's directory.
@@ -215,7 +248,7 @@ func (p *Pack) AddLog(kind LogKind, phase Phase, at time.Time, r io.Reader) (str
 		}
 	}, r)
 	if err != nil {
-		return "", fmt.Errorf("add log %s: %w", kind, err)
+		return "", p.fail("add log "+string(kind)+" to", fmt.Errorf("add log %s: %w", kind, err))
 	}
 	p.log.V(1).Info("log captured", "kind", kind, "phase", phase, "path", name)
 	return name, nil
@@ -252,7 +285,7 @@ func (p *Pack) AddDiagnosis(step int, title, command string, output []byte) (str
 		return name, nil
 	}, &b)
 	if err != nil {
-		return "", fmt.Errorf("add diagnosis step %d: %w", step, err)
+		return "", p.fail(fmt.Sprintf("add diagnosis step %d to", step), fmt.Errorf("add diagnosis step %d: %w", step, err))
 	}
 	return name, nil
 }
@@ -286,12 +319,12 @@ func (p *Pack) RecordChange(c Change) error {
 	if c.ID == "" || c.What == "" || c.At.IsZero() {
 		return fmt.Errorf("record change %q: %w: id, what and time are required", c.ID, ErrInvalid)
 	}
-	return p.record(ChangesFile, c.ID, func() (any, bool) {
+	return p.record(ChangesFile, c.ID, func() (any, func(), bool) {
 		if slices.ContainsFunc(p.changes, func(x Change) bool { return x.ID == c.ID }) {
-			return nil, false
+			return nil, nil, false
 		}
 		p.changes = append(p.changes, c)
-		return p.changes, true
+		return p.changes, func() { p.changes = p.changes[:len(p.changes)-1] }, true
 	})
 }
 
@@ -300,18 +333,19 @@ func (p *Pack) RecordApproval(a Approval) error {
 	if a.ID == "" || a.Action == "" || a.Who == "" || a.At.IsZero() {
 		return fmt.Errorf("record approval %q: %w: id, action, who and time are required", a.ID, ErrInvalid)
 	}
-	return p.record(ApprovalsFile, a.ID, func() (any, bool) {
+	return p.record(ApprovalsFile, a.ID, func() (any, func(), bool) {
 		if slices.ContainsFunc(p.approvals, func(x Approval) bool { return x.ID == a.ID }) {
-			return nil, false
+			return nil, nil, false
 		}
 		p.approvals = append(p.approvals, a)
-		return p.approvals, true
+		return p.approvals, func() { p.approvals = p.approvals[:len(p.approvals)-1] }, true
 	})
 }
 
 // record adds a record under p.mu with add, which reports false for a duplicate ID, and rewrites
-// the file with every record so far.
-func (p *Pack) record(file, id string, add func() (any, bool)) error {
+// the file with every record so far. When the file cannot be written, undo takes the record back
+// out, so the pack's records stay what its file holds and the same record can be retried.
+func (p *Pack) record(file, id string, add func() (all any, undo func(), ok bool)) error {
 	p.writes.RLock()
 	defer p.writes.RUnlock()
 	if p.sealed {
@@ -319,11 +353,15 @@ func (p *Pack) record(file, id string, add func() (any, bool)) error {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	all, ok := add()
+	all, undo, ok := add()
 	if !ok {
 		return fmt.Errorf("record %s in %s: %w", id, file, ErrExists)
 	}
-	return p.writeJSON(file, all)
+	if err := p.writeJSON(file, all); err != nil {
+		undo()
+		return p.fail("write "+file+" in", err)
+	}
+	return nil
 }
 
 // SetTimeline writes timeline.md: the events in time order, each at its offset from start
@@ -359,7 +397,7 @@ func (p *Pack) put(name string, data []byte) error {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.writeFile(name, data)
+	return p.fail("write "+name+" in", p.writeFile(name, data))
 }
 
 // write streams r, redacted, into a new file whose name pick chooses (under p.mu, given which

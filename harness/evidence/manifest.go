@@ -67,7 +67,7 @@ func (p *Pack) seal(incomplete string) (Manifest, error) {
 			"Reason: %s\nMarked: %s\n\nThis pack holds what was captured until then. It does not show that the runbook works.\n",
 			p.id, incomplete, now.Format(time.RFC3339))
 		if err := p.writeFile(IncompleteFile, []byte(marker)); err != nil {
-			return Manifest{}, fmt.Errorf("seal evidence pack %s: %w", p.dir, err)
+			return Manifest{}, p.fail("seal", fmt.Errorf("seal evidence pack %s: %w", p.dir, err))
 		}
 	}
 	files, err := hashTree(p.dir)
@@ -87,7 +87,8 @@ func (p *Pack) seal(incomplete string) (Manifest, error) {
 		return Manifest{}, fmt.Errorf("seal evidence pack %s: %w", p.dir, err)
 	}
 	if err := atomicWrite(p.abs(ManifestFile), &b, nil); err != nil {
-		return Manifest{}, fmt.Errorf("seal evidence pack %s: write %s: %w", p.dir, ManifestFile, err)
+		// The pack stays unsealed, without a manifest: seal it again once there is space.
+		return Manifest{}, p.fail("seal", fmt.Errorf("seal evidence pack %s: write %s: %w", p.dir, ManifestFile, err))
 	}
 	p.sealed = true
 	p.log.Info("evidence pack sealed", "incident", p.id, "dir", p.dir, "files", len(files),
