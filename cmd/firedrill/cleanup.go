@@ -39,8 +39,8 @@ func newCleanupCmd() *cobra.Command {
 					continue
 				}
 				if c == nil {
-					if c, err = cluster.Connect(cfg); err != nil {
-						return badInput("%v", err)
+					if c, err = flags.connect(cmd.Context()); err != nil {
+						return err
 					}
 				}
 				cfg.Log.Info("replaying undo journal", "journal", path, "pending", len(pending))

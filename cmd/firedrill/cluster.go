@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"path/filepath"
 	"time"
@@ -36,6 +37,24 @@ func (f *clusterFlags) config() cluster.Config {
 	}
 }
 
+// connect returns clients for the drill cluster, or a one-line bad-input error that says what to
+// start or create first: docker, then the kind cluster.
+func (f *clusterFlags) connect(ctx context.Context) (*cluster.Cluster, error) {
+	if err := images.CheckDocker(ctx); err != nil {
+		return nil, badInput("%v", err)
+	}
+	c, err := cluster.Connect(f.config())
+	switch {
+	case errors.Is(err, cluster.ErrNotFound) && f.name == cluster.DefaultName:
+		return nil, badInput("kind cluster %q does not exist: run 'make cluster-up' first", f.name)
+	case errors.Is(err, cluster.ErrNotFound):
+		return nil, badInput("kind cluster %q does not exist: run 'make cluster-up' (cluster %q) or 'firedrill cluster up --cluster %s' first", f.name, cluster.DefaultName, f.name)
+	case err != nil:
+		return nil, badInput("cannot connect to kind cluster %q: %v", f.name, err)
+	}
+	return c, nil
+}
+
 func (f *clusterFlags) builtImages() (images.Result, error) {
 	path := f.imagesFile
 	if path == "" {
@@ -56,12 +75,12 @@ func newClusterCmd() *cobra.Command {
 		Short: "Create (or reuse) the cluster and deploy the AUREUS stack, waiting until it is rolled out",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			built, err := flags.builtImages()
-			if err != nil {
-				return badInput("%v", err)
-			}
 			ctx := cmd.Context()
 			if err := images.CheckDocker(ctx); err != nil {
+				return badInput("%v", err)
+			}
+			built, err := flags.builtImages()
+			if err != nil {
 				return badInput("%v", err)
 			}
 			cfg := flags.config()

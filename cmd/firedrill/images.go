@@ -21,6 +21,10 @@ func newImagesCmd() *cobra.Command {
 		Short: "Build every image the drill cluster runs, offline (kind node image and the AUREUS stack)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// Before anything is created: without docker there is nothing to build.
+			if err := images.CheckDocker(cmd.Context()); err != nil {
+				return badInput("%v", err)
+			}
 			if cacheDir == "" {
 				dir, err := images.DefaultCacheDir()
 				if err != nil {

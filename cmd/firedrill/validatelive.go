@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/firedrill-dev/firedrill/harness/cluster"
 	"github.com/firedrill-dev/firedrill/harness/runbook"
 	"github.com/firedrill-dev/firedrill/harness/shell"
 	"github.com/firedrill-dev/firedrill/harness/stack"
@@ -18,9 +17,9 @@ import (
 // validateLive runs the runbook's commands on the drill cluster and prints findings and coverage.
 func validateLive(cmd *cobra.Command, path string, rb *runbook.Runbook, flags clusterFlags, format string) error {
 	ctx := cmd.Context()
-	c, err := cluster.Connect(flags.config())
+	c, err := flags.connect(ctx)
 	if err != nil {
-		return badInput("no drill cluster to run the runbook against (%v): run 'make cluster-up' first", err)
+		return err
 	}
 	id := "LIVE-" + time.Now().UTC().Format("20060102T150405Z")
 	table, err := stack.Table(ctx, c.Clientset, id, "firedrill-validate")

@@ -11,8 +11,9 @@ import (
 	"strings"
 )
 
-// ErrDockerUnavailable means no Docker engine answers; run `make docker` (or start dockerd).
-var ErrDockerUnavailable = errors.New("docker is not running: start it with 'make docker' (or 'sudo systemctl start docker')")
+// ErrDockerUnavailable means the docker CLI is missing or no Docker engine answers it; CheckDocker's
+// error says which and what to run (usually `make docker`).
+var ErrDockerUnavailable = errors.New("docker is not available")
 
 // docker runs the docker CLI, as kind itself does.
 func docker(ctx context.Context, stdin io.Reader, args ...string) (string, error) {
@@ -31,15 +32,24 @@ func docker(ctx context.Context, stdin io.Reader, args ...string) (string, error
 	return out.String(), nil
 }
 
-// CheckDocker reports ErrDockerUnavailable when the docker CLI or engine is missing.
+// CheckDocker reports ErrDockerUnavailable when the docker CLI or engine is missing, in one line
+// that says which and what to do.
 func CheckDocker(ctx context.Context) error {
 	if _, err := exec.LookPath("docker"); err != nil {
-		return ErrDockerUnavailable
+		return fmt.Errorf("%w: no docker command in PATH: install and start it with 'make docker'", ErrDockerUnavailable)
 	}
-	if _, err := docker(ctx, nil, "info", "--format", "{{.ServerVersion}}"); err != nil {
-		return ErrDockerUnavailable
+	_, err := docker(ctx, nil, "info", "--format", "{{.ServerVersion}}")
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case strings.Contains(err.Error(), "permission denied"):
+		return fmt.Errorf("%w: permission denied on the docker socket: run as root or add this user to the docker group", ErrDockerUnavailable)
+	case os.Getenv("DOCKER_HOST") != "":
+		return fmt.Errorf("%w: no engine answers at DOCKER_HOST=%s: start one with 'make docker' and unset DOCKER_HOST", ErrDockerUnavailable, os.Getenv("DOCKER_HOST"))
 	}
-	return nil
+	return fmt.Errorf("%w: the engine is not running: start it with 'make docker' (or 'sudo systemctl start docker')", ErrDockerUnavailable)
 }
 
 // ImageExists tells whether the local docker image store holds ref.
