@@ -47,14 +47,23 @@ func newRootCmd() *cobra.Command {
 }
 
 func main() {
-	err := newRootCmd().Execute()
-	if err == nil {
-		os.Exit(exitOK)
+	line, code := outcome(newRootCmd().Execute())
+	if line != "" {
+		fmt.Fprintln(os.Stderr, line)
 	}
-	fmt.Fprintln(os.Stderr, "firedrill:", err)
+	os.Exit(code)
+}
+
+// outcome is the line main prints for err and the exit code it uses. The line is one line whatever
+// the error: joined and wrapped errors (kind's, docker's, errors.Join) can span several.
+func outcome(err error) (string, int) {
+	if err == nil {
+		return "", exitOK
+	}
+	line := "firedrill: " + oneLineErr(err)
 	var exit *exitError
 	if errors.As(err, &exit) {
-		os.Exit(exit.code)
+		return line, exit.code
 	}
-	os.Exit(exitBadInput)
+	return line, exitBadInput
 }

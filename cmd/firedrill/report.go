@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -68,7 +70,7 @@ passing drill, and a month end moves to the last day of a shorter month (Jan 31 
 			case errors.Is(err, ledger.ErrCorrupt):
 				return &exitError{code: exitFindings, err: fmt.Errorf("%w; run firedrill verify --ledger %s", err, ledgerPath)}
 			case err != nil:
-				return badInput("cannot read ledger %s: %v", ledgerPath, errors.Unwrap(err))
+				return badInput("cannot read ledger %s: %v: give the ledger file with --ledger", ledgerPath, unwrapPath(err))
 			}
 			rep := report.Build(rb, records, at)
 			rep.Ledger = ledgerPath
@@ -120,46 +122,87 @@ func writeReport(stdout io.Writer, output string, rep report.Report, format stri
 	if output == "" {
 		return report.Write(stdout, rep, format)
 	}
-	f, err := os.Create(output)
-	if err != nil {
-		return badInput("cannot write report: %v", err)
-	}
-	if err := report.Write(f, rep, format); err != nil {
-		f.Close()
+	var b bytes.Buffer
+	if err := report.Write(&b, rep, format); err != nil {
 		return err
 	}
-	return f.Close()
+	if err := replaceFile(output, b.Bytes()); err != nil {
+		return badInput("%v", err)
+	}
+	return nil
 }
 
-// replaceFile writes data to path through a temporary file and a rename, keeping path's mode, so a
-// crash leaves either the old or the new file.
+// replaceFile writes data to path through a synced temporary file in the same directory and a
+// rename, so path is either its old self or the whole new file, even on a full disk or after a
+// crash, and no temporary file stays behind. An existing file keeps its mode; a new one is 0644.
+// A symbolic link is followed; a device or pipe (-o /dev/stdout) is written to directly. Errors
+// name path, never the temporary file, and say whether path was left unchanged.
 func replaceFile(path string, data []byte) error {
-	info, err := os.Stat(path)
+	mode := fs.FileMode(0o644)
+	existed := false
+	target := path
+	switch info, err := os.Stat(path); {
+	case err == nil && !info.Mode().IsRegular():
+		if err := os.WriteFile(path, data, mode); err != nil {
+			return fmt.Errorf("cannot write %s: %w", path, unwrapPath(err))
+		}
+		return nil
+	case err == nil:
+		if resolved, err := filepath.EvalSymlinks(path); err == nil {
+			target = resolved
+		}
+		if info.Mode().Perm()&0o200 == 0 {
+			return fmt.Errorf("%s is read-only: make it writable (chmod u+w) if it may be updated", path)
+		}
+		mode, existed = info.Mode().Perm(), true
+	case !errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("cannot write %s: %w", path, unwrapPath(err))
+	}
+	fail := func(err error) error {
+		left := "no partial file left"
+		if existed {
+			left = path + " is unchanged"
+		}
+		err = unwrapPath(err)
+		if errors.Is(err, syscall.ENOSPC) {
+			return fmt.Errorf("cannot write %s: %w (%s): free space on its filesystem and run again", path, err, left)
+		}
+		return fmt.Errorf("cannot write %s: %w (%s)", path, err, left)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(target), "."+filepath.Base(target)+".*")
 	if err != nil {
-		return err
+		return fail(err)
 	}
-	if info.Mode().Perm()&0o200 == 0 {
-		return fmt.Errorf("%s is read-only: make it writable (chmod u+w) if it may be updated", path)
+	defer os.Remove(tmp.Name()) // after the rename, a no-op
+	_, err = tmp.Write(data)
+	if err == nil {
+		err = tmp.Chmod(mode)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), target)
+	}
 	if err != nil {
-		return err
+		return fail(err)
 	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
+	return nil
+}
+
+// unwrapPath drops an *fs.PathError's operation and path (often a temporary file's), keeping the
+// cause: "no space left on device".
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
 	}
-	if err := tmp.Chmod(info.Mode().Perm()); err != nil {
-		tmp.Close()
-		return err
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return le.Err
 	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return err
 }

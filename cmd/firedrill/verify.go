@@ -39,9 +39,9 @@ Exit codes: 0 intact, 1 tampered or corrupt, 2 bad input.`,
 			case errors.Is(err, fs.ErrNotExist):
 				return badInput("no ledger at %s: give its path with --ledger", path)
 			case errors.Is(err, ledger.ErrCorrupt):
-				return &exitError{code: exitFindings, err: fmt.Errorf("ledger does not verify: %w", err)}
+				return &exitError{code: exitFindings, err: fmt.Errorf("ledger does not verify: %w; it was left as it is: restore it from version control (git log -p -- %s)", err, path)}
 			case err != nil:
-				return badInput("cannot read ledger %s: %v", path, errors.Unwrap(err))
+				return badInput("cannot read ledger %s: %v: give the ledger file with --ledger", path, unwrapPath(err))
 			}
 			head := sum.Head
 			if head == "" {
