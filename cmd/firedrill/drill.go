@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -120,8 +119,10 @@ Exit codes: 0 drill passed, 1 drill passed but the runbook has error-level findi
 				cfg.Approver = &drill.Approval{Who: approver, Role: "approver named with --approver", Why: "fire drill"}
 			}
 			res, runErr := drill.Run(ctx, cfg)
-			if path, err := writeResult(filepath.Join(artifact, "results"), res); err == nil {
+			if path, err := drill.WriteResult(filepath.Join(artifact, "results"), res); err == nil {
 				fmt.Fprintln(out, "result:", path)
+			} else {
+				fmt.Fprintln(cmd.ErrOrStderr(), "firedrill: cannot write the drill's result:", err)
 			}
 			errs := 0
 			for _, f := range res.Findings {
@@ -142,6 +143,9 @@ Exit codes: 0 drill passed, 1 drill passed but the runbook has error-level findi
 					code = 143
 				}
 				return &exitError{code: code, err: fmt.Errorf("drill %s interrupted; everything it did was undone (residue: %d)", res.ID, len(res.Residue))}
+			case runErr != nil && res.Passed:
+				// The drill recovered; recording it failed (ledger locked, disk full...).
+				return badInput("drill %s passed, but %s", res.ID, oneLineErr(runErr))
 			case runErr != nil:
 				return &exitError{code: exitSystem, err: fmt.Errorf("drill %s failed: %s", res.ID, oneLineErr(runErr))}
 			case errs > 0:
@@ -165,26 +169,6 @@ Exit codes: 0 drill passed, 1 drill passed but the runbook has error-level findi
 	cmd.Flags().StringSliceVar(&allowContexts, "allow-context", nil, "with --kubeconfig: contexts drills may act on; any other is refused")
 	cmd.Flags().BoolVar(&literal, "literal", true, "run each option's runbook commands as written first")
 	return cmd
-}
-
-// writeResult stores a drill's result as <dir>/<id>.json for reports.
-func writeResult(dir string, res drill.Result) (string, error) {
-	if res.ID == "" {
-		return "", errors.New("no drill id")
-	}
-	data, err := json.MarshalIndent(res, "", "  ")
-	if err != nil {
-		return "", err
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
-	}
-	path := filepath.Join(dir, res.ID+".json")
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(data, '\n'), 0o644); err != nil {
-		return "", err
-	}
-	return path, os.Rename(tmp, path)
 }
 
 func oneLineErr(err error) string {
