@@ -1,0 +1,101 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/firedrill-dev/firedrill/harness/drill"
+	"github.com/firedrill-dev/firedrill/harness/htmlreport"
+	"github.com/firedrill-dev/firedrill/harness/ledger"
+	"github.com/firedrill-dev/firedrill/harness/report"
+)
+
+func init() { subcommands = append(subcommands, newHTMLCmd) }
+
+func newHTMLCmd() *cobra.Command {
+	var resultsDir, runbookPath, config, ledgerPath, out, now string
+	cmd := &cobra.Command{
+		Use:   "html",
+		Short: "Write HTML pages a person reads: one per drill, an index of the run, the compliance schedule",
+		Long: `Render the drill results a run wrote (<results>/<id>.json) as self-contained HTML in --out:
+index.html lists every drill with its scenario, severity, verdict and time to recover; <id>.html shows
+one drill: its verdict, a timeline of its phases and options against the severity's response target
+and the runbook's process windows, the options it ran, symptoms, findings, residue and links into its
+evidence pack; compliance.html is the testing schedule from the ledger, overdue and never-tested
+scenarios highlighted. Links are relative, so the pages read the same from an unpacked artifact
+archive that keeps --out and the evidence packs side by side.
+
+Failed drills are rendered like passed ones: the command fails only when it cannot read its input or
+write the pages.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			at := time.Now().UTC()
+			if now != "" {
+				t, err := report.ParseNow(now)
+				if err != nil {
+					return badInput("--now: %v", err)
+				}
+				at = t
+			}
+			switch info, err := os.Stat(resultsDir); {
+			case errors.Is(err, fs.ErrNotExist):
+				return badInput("no drill results at %s: run the drills (make drills) or give the directory they wrote with --results", resultsDir)
+			case err != nil:
+				return badInput("cannot read drill results %s: %v", resultsDir, pathCause(err))
+			case !info.IsDir():
+				return badInput("--results %s is a file: give the directory the drills wrote their <id>.json results to", resultsDir)
+			}
+			results, err := drill.ReadResults(resultsDir)
+			if err != nil {
+				return badInput("%v: remove or fix that file, or give another --results", err)
+			}
+			_, rb, err := loadRunbook(runbookPath, config)
+			if err != nil {
+				return err
+			}
+			records, err := ledger.ReadFile(ledgerPath)
+			switch {
+			case errors.Is(err, fs.ErrNotExist):
+				return badInput("no ledger at %s: create an empty one (touch %s) or give --ledger", ledgerPath, ledgerPath)
+			case errors.Is(err, ledger.ErrCorrupt):
+				return &exitError{code: exitFindings, err: fmt.Errorf("%w; run firedrill verify --ledger %s", err, ledgerPath)}
+			case err != nil:
+				return badInput("cannot read ledger %s: %v: give the ledger file with --ledger", ledgerPath, pathCause(err))
+			}
+			rep := report.Build(rb, records, at)
+			rep.Ledger = ledgerPath
+
+			written, err := htmlreport.Write(out, htmlreport.Site{Results: results, Process: rb.Process, Compliance: &rep, Generated: time.Now().UTC()})
+			if err != nil {
+				return badInput("%v: give a writable directory with --out", err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s: %d pages (index, compliance, %d drills)\n",
+				filepath.Join(out, htmlreport.IndexFile), len(written), len(results))
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&resultsDir, "results", "artifacts/results", "the directory of drill results (<id>.json) a run wrote")
+	f.StringVar(&runbookPath, "runbook", "fixtures/runbooks/incident-response.md", "the runbook")
+	f.StringVar(&config, "config", "", "scenario config (default: the runbook's name with .severity.yaml, if present)")
+	f.StringVar(&ledgerPath, "ledger", ledger.DefaultPath, "the drill ledger (JSON Lines)")
+	f.StringVar(&out, "out", "artifacts/html", "where the pages go; links to evidence are relative to it")
+	f.StringVar(&now, "now", "", "compliance as of this date (2026-11-26) or time (RFC 3339), UTC; default: now")
+	return cmd
+}
+
+// pathCause is the cause of a file error without its operation and path, which the message
+// already names: "permission denied".
+func pathCause(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
