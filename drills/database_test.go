@@ -16,7 +16,7 @@ var _ = Describe("Database connection issues", Ordered, labelsFor("database"), f
 		cfg.Exhaustive = true // Option C runs after B restored service, so it is exercised too.
 		var err error
 		res, err = drill.Run(ctx, cfg)
-		AddReportEntry("drill", res)
+		recordResult(res)
 		Expect(err).NotTo(HaveOccurred())
 	})
 
@@ -57,7 +57,7 @@ var _ = Describe("Database connection issues, last resort", Ordered, labelsFor("
 		cfg.Options = []string{"A"}
 		var err error
 		res, err = drill.Run(ctx, cfg)
-		AddReportEntry("drill", res)
+		recordResult(res)
 		Expect(err).NotTo(HaveOccurred())
 	})
 

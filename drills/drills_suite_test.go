@@ -28,6 +28,8 @@ var (
 	workDir     = envOr("FIREDRILL_WORK_DIR", filepath.Join(repoRoot, ".work"))
 	commander   = envOr("DRILL_COMMANDER", "firedrill-ic")
 	approver    = envOr("DRILL_APPROVER", "firedrill-security")
+	// artifacts holds evidence packs and results/<id>.json, which 'firedrill html' renders.
+	artifacts = envOr("ARTIFACTS", filepath.Join(repoRoot, "artifacts"))
 )
 
 // rb is loaded while the spec tree is built, so labels can carry each scenario's severity.
@@ -90,7 +92,7 @@ func drillConfig(s drill.Scenario) drill.Config {
 		Runbook:      rb,
 		Scenario:     s,
 		WorkDir:      workDir,
-		EvidenceRoot: filepath.Join(envOr("ARTIFACTS", filepath.Join(repoRoot, "artifacts")), "evidence"),
+		EvidenceRoot: filepath.Join(artifacts, "evidence"),
 		Commander:    commander,
 		Approver: &drill.Approval{
 			Who:  commander + " + " + approver,
@@ -110,6 +112,20 @@ func drillConfig(s drill.Scenario) drill.Config {
 		RepoRoot: repoRoot,
 		Log:      GinkgoLogr,
 	}
+}
+
+// recordResult reports a drill's result in the suite's report and writes it to
+// <artifacts>/results/<id>.json for 'firedrill html'. A drill that failed before it had an id
+// has nothing to write.
+func recordResult(res drill.Result) {
+	GinkgoHelper()
+	AddReportEntry("drill", res)
+	if res.ID == "" {
+		return
+	}
+	path, err := drill.WriteResult(filepath.Join(artifacts, "results"), res)
+	Expect(err).NotTo(HaveOccurred(), "write the drill's result for the HTML report")
+	fmt.Fprintf(GinkgoWriter, "drill result: %s\n", path)
 }
 
 func envOr(key, fallback string) string {

@@ -14,7 +14,7 @@ var _ = Describe("Frontend application down", Ordered, labelsFor("frontend"), fu
 	BeforeAll(func(ctx SpecContext) {
 		var err error
 		res, err = drill.Run(ctx, drillConfig(frontend.Scenario{}))
-		AddReportEntry("drill", res)
+		recordResult(res)
 		Expect(err).NotTo(HaveOccurred())
 	})
 

@@ -34,7 +34,7 @@ var _ = Describe("A drill interrupted mid-fault", Ordered, Label("drill", "inter
 			}
 		}
 		res, runErr = drill.Run(runCtx, cfg)
-		AddReportEntry("drill", res)
+		recordResult(res)
 	})
 
 	It("reports the interruption", func() {

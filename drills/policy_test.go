@@ -16,7 +16,7 @@ var _ = Describe("Policy engine failure", Ordered, labelsFor("policy"), func() {
 		cfg.Exhaustive = true // every option is exercised, also after service is back
 		var err error
 		res, err = drill.Run(ctx, cfg)
-		AddReportEntry("drill", res)
+		recordResult(res)
 		Expect(err).NotTo(HaveOccurred())
 	})
 

@@ -17,7 +17,7 @@ var _ = Describe("Rate limiting false positives", Ordered, labelsFor("ratelimit"
 		cfg.AllowLastResort = true // C disables rate limiting: drilled, then re-enabled.
 		var err error
 		res, err = drill.Run(ctx, cfg)
-		AddReportEntry("drill", res)
+		recordResult(res)
 		Expect(err).NotTo(HaveOccurred())
 	})
 

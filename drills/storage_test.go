@@ -20,7 +20,7 @@ var _ = Describe("Evidence storage full", Ordered, labelsFor("storage"), func() 
 	BeforeAll(func(ctx SpecContext) {
 		var err error
 		res, err = drill.Run(ctx, drillConfig(storageScenario()))
-		AddReportEntry("drill", res)
+		recordResult(res)
 		Expect(err).NotTo(HaveOccurred())
 	})
 
@@ -51,7 +51,7 @@ var _ = Describe("Evidence storage full, without an archive store", Ordered, lab
 		cfg.Options = []string{"B", "C"}
 		var err error
 		res, err = drill.Run(ctx, cfg)
-		AddReportEntry("drill", res)
+		recordResult(res)
 		Expect(err).NotTo(HaveOccurred())
 	})
 
