@@ -23,7 +23,7 @@ build: ## Build the firedrill CLI into bin/
 	$(GO) build -o $(FIREDRILL) ./cmd/firedrill
 
 .PHONY: deps
-deps: ## Install what tests need from Debian when missing (root): PostgreSQL, Redis, debootstrap, jq, gcc
+deps: ## Install what tests need from Debian when missing (root): PostgreSQL, Redis, debootstrap, jq, gcc, Chromium
 	@bash hack/deps.sh
 
 .PHONY: test
@@ -92,10 +92,18 @@ drills: cluster-up ## Run every drill on one reused cluster (SEVERITY=P0 narrows
 	$(MAKE) --no-print-directory run-drills
 
 .PHONY: run-drills
-run-drills: ## Run the drills on the cluster that is up (SCENARIO=..., SEVERITY=P0 or SEVERITY="P2 P3")
-	@mkdir -p $(ARTIFACTS)
-	FIREDRILL_REPO=$(CURDIR) $(GINKGO) -v --no-color --label-filter='$(LABELS)' --junit-report=junit.xml --json-report=report.json \
-		--output-dir=$(ARTIFACTS) --timeout=80m --fail-on-empty ./drills
+run-drills: build ## Run the drills on the cluster that is up (SCENARIO=..., SEVERITY=P0 or SEVERITY="P2 P3"); HTML pages even when drills fail
+	@mkdir -p $(ARTIFACTS)/results
+	FIREDRILL_REPO=$(CURDIR) ARTIFACTS=$(abspath $(ARTIFACTS)) $(GINKGO) -v --no-color --label-filter='$(LABELS)' --junit-report=junit.xml --json-report=report.json \
+		--output-dir=$(ARTIFACTS) --timeout=80m --fail-on-empty ./drills; \
+	drills=$$?; \
+	$(FIREDRILL) html --results $(ARTIFACTS)/results --runbook $(RUNBOOK) --ledger $(LEDGER) --out $(ARTIFACTS)/html; \
+	html=$$?; \
+	if [ $$drills -ne 0 ]; then exit $$drills; fi; exit $$html
+
+.PHONY: html
+html: build ## HTML pages of the last run: an index, a page per drill (timeline, options, evidence links), compliance (ARTIFACTS=...)
+	$(FIREDRILL) html --results $(ARTIFACTS)/results --runbook $(RUNBOOK) --ledger $(LEDGER) --out $(ARTIFACTS)/html
 
 .PHONY: bench
 bench: images ## Measure (not a test): harness vs bare kind+kubectl, drill phases, detection vs a 5 s poller, peak memory; recreates the cluster

@@ -7,6 +7,8 @@ command -v redis-server >/dev/null || need+=(redis-server)
 command -v debootstrap >/dev/null || need+=(debootstrap)
 command -v jq >/dev/null || need+=(jq)
 command -v gcc >/dev/null || need+=(gcc libc6-dev)
+# The HTML report's test opens the pages in headless Chromium.
+command -v chromium >/dev/null || need+=(chromium)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "deps: missing ${need[*]}: install them (apt-get install ${need[*]}) or run make as root" >&2
