@@ -55,6 +55,9 @@ write the pages.`,
 			if err != nil {
 				return badInput("%v: remove or fix that file, or give another --results", err)
 			}
+			for i := range results {
+				results[i].EvidenceDir = locatePack(results[i].EvidenceDir, resultsDir)
+			}
 			_, rb, err := loadRunbook(runbookPath, config)
 			if err != nil {
 				return err
@@ -88,6 +91,22 @@ write the pages.`,
 	f.StringVar(&out, "out", "artifacts/html", "where the pages go; links to evidence are relative to it")
 	f.StringVar(&now, "now", "", "compliance as of this date (2026-11-26) or time (RFC 3339), UTC; default: now")
 	return cmd
+}
+
+// locatePack finds an evidence pack that moved with the run's artifacts, as in an archive
+// unpacked elsewhere: when dir is gone but <results>/../evidence/incidents/<name> exists, that is it.
+func locatePack(dir, resultsDir string) string {
+	if dir == "" {
+		return dir
+	}
+	if _, err := os.Stat(dir); err == nil {
+		return dir
+	}
+	moved := filepath.Join(filepath.Dir(filepath.Clean(resultsDir)), "evidence", "incidents", filepath.Base(dir))
+	if info, err := os.Stat(moved); err == nil && info.IsDir() {
+		return moved
+	}
+	return dir
 }
 
 // pathCause is the cause of a file error without its operation and path, which the message

@@ -101,6 +101,25 @@ func TestHTML(t *testing.T) {
 	}
 }
 
+// Artifacts unpacked elsewhere: the results name packs where the drill machine had them, and the
+// pages link the packs that came along beside the results.
+func TestHTMLFindsMovedEvidence(t *testing.T) {
+	t.Parallel()
+	dir, _, ledgerPath, ids := htmlFixture(t)
+	moved := filepath.Join(t.TempDir(), "unpacked")
+	if err := os.Rename(filepath.Join(dir, "artifacts"), moved); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(moved, "html")
+	if _, code, err := runHTML(t, "--results", filepath.Join(moved, "results"), "--runbook", seedRunbook, "--ledger", ledgerPath, "--out", out); code != exitOK {
+		t.Fatalf("exit %d: %v", code, err)
+	}
+	page := readString(t, filepath.Join(out, htmlreport.PageFile(ids[0])))
+	if !strings.Contains(page, `href="../evidence/incidents/DRILL-20261126T100000Z-policy/timeline.md"`) {
+		t.Errorf("the policy page does not link the pack that moved with the results")
+	}
+}
+
 func TestHTMLBadInput(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
