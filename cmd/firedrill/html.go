@@ -47,7 +47,7 @@ write the pages.`,
 			case errors.Is(err, fs.ErrNotExist):
 				return badInput("no drill results at %s: run the drills (make drills) or give the directory they wrote with --results", resultsDir)
 			case err != nil:
-				return badInput("cannot read drill results %s: %v", resultsDir, pathCause(err))
+				return badInput("cannot read drill results %s: %v", resultsDir, unwrapPath(err))
 			case !info.IsDir():
 				return badInput("--results %s is a file: give the directory the drills wrote their <id>.json results to", resultsDir)
 			}
@@ -62,14 +62,9 @@ write the pages.`,
 			if err != nil {
 				return err
 			}
-			records, err := ledger.ReadFile(ledgerPath)
-			switch {
-			case errors.Is(err, fs.ErrNotExist):
-				return badInput("no ledger at %s: create an empty one (touch %s) or give --ledger", ledgerPath, ledgerPath)
-			case errors.Is(err, ledger.ErrCorrupt):
-				return &exitError{code: exitFindings, err: fmt.Errorf("%w; run firedrill verify --ledger %s", err, ledgerPath)}
-			case err != nil:
-				return badInput("cannot read ledger %s: %v: give the ledger file with --ledger", ledgerPath, pathCause(err))
+			records, err := readLedger(ledgerPath)
+			if err != nil {
+				return err
 			}
 			rep := report.Build(rb, records, at)
 			rep.Ledger = ledgerPath
@@ -107,14 +102,4 @@ func locatePack(dir, resultsDir string) string {
 		return moved
 	}
 	return dir
-}
-
-// pathCause is the cause of a file error without its operation and path, which the message
-// already names: "permission denied".
-func pathCause(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }

@@ -63,14 +63,9 @@ passing drill, and a month end moves to the last day of a shorter month (Jan 31 
 			if err != nil {
 				return err
 			}
-			records, err := ledger.ReadFile(ledgerPath)
-			switch {
-			case errors.Is(err, fs.ErrNotExist):
-				return badInput("no ledger at %s: create an empty one (touch %s) or give --ledger", ledgerPath, ledgerPath)
-			case errors.Is(err, ledger.ErrCorrupt):
-				return &exitError{code: exitFindings, err: fmt.Errorf("%w; run firedrill verify --ledger %s", err, ledgerPath)}
-			case err != nil:
-				return badInput("cannot read ledger %s: %v: give the ledger file with --ledger", ledgerPath, unwrapPath(err))
+			records, err := readLedger(ledgerPath)
+			if err != nil {
+				return err
 			}
 			rep := report.Build(rb, records, at)
 			rep.Ledger = ledgerPath
@@ -195,6 +190,20 @@ func replaceFile(path string, data []byte) error {
 
 // unwrapPath drops an *fs.PathError's operation and path (often a temporary file's), keeping the
 // cause: "no space left on device".
+// readLedger reads the ledger's records for a report, with the errors a user can act on.
+func readLedger(path string) ([]ledger.Record, error) {
+	records, err := ledger.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, badInput("no ledger at %s: create an empty one (touch %s) or give --ledger", path, path)
+	case errors.Is(err, ledger.ErrCorrupt):
+		return nil, &exitError{code: exitFindings, err: fmt.Errorf("%w; run firedrill verify --ledger %s", err, path)}
+	case err != nil:
+		return nil, badInput("cannot read ledger %s: %v: give the ledger file with --ledger", path, unwrapPath(err))
+	}
+	return records, nil
+}
+
 func unwrapPath(err error) error {
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
