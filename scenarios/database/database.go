@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -48,11 +49,26 @@ func (Scenario) Options() []drill.Option {
 
 // psql runs SQL as the postgres superuser over the pod's local socket: superusers keep reserved
 // slots, so this works even when every ordinary slot is leaked.
+// A superuser session can still be refused for a moment: the hung client's connection attempts
+// and the readiness probe's pg_isready hold backend slots while they start up and are rejected.
 func psql(ctx context.Context, d *drill.Drill, sql string) (string, error) {
-	out, err := d.ExecIn(ctx, drill.DatabaseSelector, "postgres", nil,
-		"psql", "-U", "postgres", "-d", "aureus_metadata", "-tAXq", "-v", "ON_ERROR_STOP=1", "-c", sql)
-	return strings.TrimSpace(string(out)), err
+	deadline := time.Now().Add(superuserRetry)
+	for {
+		out, err := d.ExecIn(ctx, drill.DatabaseSelector, "postgres", nil,
+			"psql", "-U", "postgres", "-d", "aureus_metadata", "-tAXq", "-v", "ON_ERROR_STOP=1", "-c", sql)
+		if err == nil || !strings.Contains(err.Error(), "too many clients") || time.Now().After(deadline) {
+			return strings.TrimSpace(string(out)), err
+		}
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
 }
+
+// superuserRetry bounds how long psql waits for a slot when every slot is briefly taken.
+const superuserRetry = 20 * time.Second
 
 type leak struct{}
 
