@@ -152,7 +152,7 @@ func expectRunbookCommandsInPack(res drill.Result) {
 	for _, blocks := range [][]runbook.Block{s.Diagnosis, s.Evidence} {
 		for _, b := range blocks {
 			for _, c := range b.Commands {
-				header := "$ " + strings.Join(strings.Fields(strings.ReplaceAll(c.Text, "\\\n", " ")), " ") + "\n"
+				header := "$ " + runbook.OneLine(c.Text) + "\n"
 				Expect(stored).To(ContainElement(And(ContainSubstring(header), ContainSubstring("status: "))),
 					"runbook line %d ran and its output is in the pack", c.Line)
 			}

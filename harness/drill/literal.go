@@ -177,7 +177,7 @@ func kubectlArgs(call runbook.Call) []string {
 
 func validateFinding(line int, command, where, reason string) validate.Finding {
 	return validate.Finding{Level: validate.Error, Check: "live-no-effect", Line: line, Where: where,
-		Command: strings.Join(strings.Fields(strings.ReplaceAll(command, "\\\n", " ")), " "), Reason: reason}
+		Command: runbook.OneLine(command), Reason: reason}
 }
 
 func (d *Drill) addFinding(line int, command, where, reason string) {

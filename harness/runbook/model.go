@@ -11,6 +11,7 @@ package runbook
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -330,4 +331,10 @@ func (s *Scenario) Commands() []Command {
 		}
 	}
 	return out
+}
+
+// OneLine joins backslash continuations and collapses whitespace, so a command (or its output)
+// fits one line: how commands are shown in findings, evidence headers and reports.
+func OneLine(s string) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\\\n", " ")), " ")
 }

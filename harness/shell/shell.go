@@ -159,7 +159,7 @@ func (r *Runner) Reset() error {
 func (r *Runner) Run(ctx context.Context, cmd runbook.Command) Outcome {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := Outcome{Command: cmd, Line: cmd.Line, Text: joinContinuations(cmd.Text)}
+	out := Outcome{Command: cmd, Line: cmd.Line, Text: runbook.OneLine(cmd.Text)}
 	text, err := r.cfg.Table.Fill(cmd.Text)
 	if err != nil {
 		out.Status, out.Reason = Refused, err.Error()
@@ -252,10 +252,6 @@ func (r *Runner) scratchPath(ctx context.Context, path string) (string, error) {
 		return filepath.Join(r.cfg.Scratch, "tmp", strings.TrimPrefix(path, "/tmp")), os.MkdirAll(filepath.Join(r.cfg.Scratch, "tmp"), 0o700)
 	}
 	return "", r.refuse("writes %s, outside the drill's scratch directory", path)
-}
-
-func joinContinuations(s string) string {
-	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\\\n", " ")), " ")
 }
 
 // capture is the shell's standard output or error: one writer for the life of the interpreter

@@ -178,10 +178,10 @@ func evidenceOf(out shell.Outcome) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "status %s, exit %d, %s", out.Status, out.ExitCode, out.Duration.Round(1e6))
 	if s := strings.TrimSpace(out.Stderr); s != "" {
-		b.WriteString("; stderr: " + shorten(oneLine(s), 400))
+		b.WriteString("; stderr: " + shorten(runbook.OneLine(s), 400))
 	}
 	if s := strings.TrimSpace(out.Stdout); s != "" {
-		b.WriteString("; stdout: " + shorten(oneLine(s), 400))
+		b.WriteString("; stdout: " + shorten(runbook.OneLine(s), 400))
 	}
 	return b.String()
 }

@@ -141,17 +141,11 @@ type validator struct {
 }
 
 func (v *validator) add(level Level, check string, line int, where, command, reason string) {
-	v.findings = append(v.findings, Finding{Level: level, Check: check, Line: line, Where: where, Command: oneLine(command), Reason: reason})
+	v.findings = append(v.findings, Finding{Level: level, Check: check, Line: line, Where: where, Command: runbook.OneLine(command), Reason: reason})
 }
 
 func (v *validator) addStep(s step, level Level, check, reason string) {
 	v.add(level, check, s.cmd.Line, s.where, s.cmd.Text, reason)
-}
-
-// oneLine joins backslash continuations and collapses whitespace so a command fits one line.
-func oneLine(s string) string {
-	s = strings.ReplaceAll(s, "\\\n", " ")
-	return strings.Join(strings.Fields(s), " ")
 }
 
 func scenarioWhere(sc *runbook.Scenario) string {
