@@ -112,20 +112,7 @@ func Targets(args []string) (targets []string, ok bool) {
 	if verb == "exec" {
 		return nil, true
 	}
-	var words []string
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if a == "--" {
-			break
-		}
-		if strings.HasPrefix(a, "-") {
-			if !strings.Contains(a, "=") && slices.Contains(valueFlags, a) && i+1 < len(args) {
-				i++
-			}
-			continue
-		}
-		words = append(words, a)
-	}
+	words := positionals(args)
 	skip := 1
 	if verb == "rollout" || verb == "set" {
 		skip = 2

@@ -131,45 +131,34 @@ func (r *Runner) guardKubectl(args []string) string {
 			}
 		}
 	}
-	if verb := firstWord(before); slices.Contains(refusedVerbs, verb) {
+	if verb, _ := subcommand(before); slices.Contains(refusedVerbs, verb) {
 		return fmt.Sprintf("runs kubectl %s, which the drill does not run", verb)
 	}
 	return ""
 }
 
-// firstWord is kubectl's subcommand: the first argument that is not a flag or a flag's value.
-func firstWord(args []string) string {
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if !strings.HasPrefix(a, "-") {
-			return a
-		}
-		if (a == "-n" || a == "--namespace") && i+1 < len(args) {
-			i++
-		}
-	}
-	return ""
-}
-
-// subcommand returns the first two words (e.g. "rollout", "restart").
-func subcommand(args []string) (string, string) {
+// positionals are kubectl's arguments before "--" that are neither flags nor flag values.
+func positionals(args []string) []string {
 	var words []string
-	for i := 0; i < len(args) && len(words) < 2; i++ {
+	for i := 0; i < len(args); i++ {
 		a := args[i]
 		if a == "--" {
 			break
 		}
 		if strings.HasPrefix(a, "-") {
-			if (a == "-n" || a == "--namespace" || a == "-l" || a == "--selector" || a == "-c" || a == "--container") && i+1 < len(args) {
+			if !strings.Contains(a, "=") && slices.Contains(valueFlags, a) && i+1 < len(args) {
 				i++
 			}
 			continue
 		}
 		words = append(words, a)
 	}
-	for len(words) < 2 {
-		words = append(words, "")
-	}
+	return words
+}
+
+// subcommand returns the first two words (e.g. "rollout", "restart"), "" where missing.
+func subcommand(args []string) (string, string) {
+	words := append(positionals(args), "", "")
 	return words[0], words[1]
 }
 
@@ -180,22 +169,9 @@ func existenceCheck(args []string) []string {
 	if verb != "rollout" || (sub != "restart" && sub != "pause" && sub != "resume") {
 		return nil
 	}
-	var targets []string
-	words := 0
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if strings.HasPrefix(a, "-") {
-			if (a == "-n" || a == "--namespace" || a == "-l" || a == "--selector") && i+1 < len(args) {
-				i++
-			}
-			continue
-		}
-		if words++; words > 2 {
-			targets = append(targets, a)
-		}
-	}
-	if len(targets) == 0 {
+	words := positionals(args)
+	if len(words) <= 2 {
 		return nil
 	}
-	return append(append([]string{"get"}, targets...), "-o", "name")
+	return append(append([]string{"get"}, words[2:]...), "-o", "name")
 }
