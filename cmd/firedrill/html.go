@@ -13,7 +13,6 @@ import (
 	"github.com/firedrill-dev/firedrill/harness/drill"
 	"github.com/firedrill-dev/firedrill/harness/htmlreport"
 	"github.com/firedrill-dev/firedrill/harness/ledger"
-	"github.com/firedrill-dev/firedrill/harness/report"
 )
 
 func init() { subcommands = append(subcommands, newHTMLCmd) }
@@ -35,13 +34,9 @@ Failed drills are rendered like passed ones: the command fails only when it cann
 write the pages.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			at := time.Now().UTC()
-			if now != "" {
-				t, err := report.ParseNow(now)
-				if err != nil {
-					return badInput("--now: %v", err)
-				}
-				at = t
+			at, err := reportTime(now)
+			if err != nil {
+				return err
 			}
 			switch info, err := os.Stat(resultsDir); {
 			case errors.Is(err, fs.ErrNotExist):
@@ -62,12 +57,10 @@ write the pages.`,
 			if err != nil {
 				return err
 			}
-			records, err := readLedger(ledgerPath)
+			rep, err := complianceReport(rb, ledgerPath, at)
 			if err != nil {
 				return err
 			}
-			rep := report.Build(rb, records, at)
-			rep.Ledger = ledgerPath
 
 			written, err := htmlreport.Write(out, htmlreport.Site{Results: results, Process: rb.Process, Compliance: &rep, Generated: time.Now().UTC()})
 			if err != nil {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/firedrill-dev/firedrill/harness/ledger"
 	"github.com/firedrill-dev/firedrill/harness/report"
+	"github.com/firedrill-dev/firedrill/harness/runbook"
 )
 
 func init() { subcommands = append(subcommands, newReportCmd) }
@@ -38,13 +39,9 @@ passing drill, and a month end moves to the last day of a shorter month (Jan 31 
 --fail-on overdue,never-tested exits 1 when any scenario has one of those statuses.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			at := time.Now().UTC()
-			if now != "" {
-				t, err := report.ParseNow(now)
-				if err != nil {
-					return badInput("--now: %v", err)
-				}
-				at = t
+			at, err := reportTime(now)
+			if err != nil {
+				return err
 			}
 			if !slices.Contains(report.Formats, format) {
 				return badInput("unknown format %q: use %s", format, strings.Join(report.Formats, ", "))
@@ -63,12 +60,10 @@ passing drill, and a month end moves to the last day of a shorter month (Jan 31 
 			if err != nil {
 				return err
 			}
-			records, err := readLedger(ledgerPath)
+			rep, err := complianceReport(rb, ledgerPath, at)
 			if err != nil {
 				return err
 			}
-			rep := report.Build(rb, records, at)
-			rep.Ledger = ledgerPath
 
 			if err := writeReport(cmd.OutOrStdout(), output, rep, format); err != nil {
 				return err
@@ -190,6 +185,29 @@ func replaceFile(path string, data []byte) error {
 
 // unwrapPath drops an *fs.PathError's operation and path (often a temporary file's), keeping the
 // cause: "no space left on device".
+// reportTime is --now as a time, or the present.
+func reportTime(now string) (time.Time, error) {
+	if now == "" {
+		return time.Now().UTC(), nil
+	}
+	t, err := report.ParseNow(now)
+	if err != nil {
+		return t, badInput("--now: %v", err)
+	}
+	return t, nil
+}
+
+// complianceReport compares the runbook's schedule with the ledger at a time.
+func complianceReport(rb *runbook.Runbook, ledgerPath string, at time.Time) (report.Report, error) {
+	records, err := readLedger(ledgerPath)
+	if err != nil {
+		return report.Report{}, err
+	}
+	rep := report.Build(rb, records, at)
+	rep.Ledger = ledgerPath
+	return rep, nil
+}
+
 // readLedger reads the ledger's records for a report, with the errors a user can act on.
 func readLedger(path string) ([]ledger.Record, error) {
 	records, err := ledger.ReadFile(path)
