@@ -84,8 +84,8 @@ Exit codes: 0 drill passed, 1 drill passed but the runbook has error-level findi
 
 			// The first signal cancels the drill; the drill's cleanup runs on regardless. Later
 			// signals are caught and ignored, so they cannot cut the cleanup short.
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
+			ctx, cancel := context.WithCancel(cmd.Context())
+			defer cancel()
 			signals := make(chan os.Signal, 4)
 			signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
 			defer signal.Stop(signals)
@@ -94,6 +94,7 @@ Exit codes: 0 drill passed, 1 drill passed but the runbook has error-level findi
 				for s := range signals {
 					if caught.CompareAndSwap(nil, s) {
 						fmt.Fprintf(cmd.ErrOrStderr(), "firedrill: %s: stopping the drill and undoing everything it did\n", s)
+						cancel()
 						continue
 					}
 					fmt.Fprintf(cmd.ErrOrStderr(), "firedrill: %s again: the undo is still running and will finish\n", s)
