@@ -65,9 +65,8 @@ func FromManifests(path string) ([]Secret, error) {
 }
 
 // Scan reads every regular file under roots (a root may be a file) and reports each secret found
-// as written or base64-encoded. A root that does not exist is skipped.
-func Scan(roots []string, secrets []Secret) ([]Hit, error) {
-	var hits []Hit
+// as written or base64-encoded, and how many files it read. A root that does not exist is skipped.
+func Scan(roots []string, secrets []Secret) (hits []Hit, files int, err error) {
 	for _, root := range roots {
 		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 			if errors.Is(err, fs.ErrNotExist) {
@@ -83,6 +82,7 @@ func Scan(roots []string, secrets []Secret) ([]Hit, error) {
 			if err != nil {
 				return err
 			}
+			files++
 			for _, s := range secrets {
 				if s.Value == "" {
 					continue
@@ -97,8 +97,8 @@ func Scan(roots []string, secrets []Secret) ([]Hit, error) {
 			return nil
 		})
 		if err != nil {
-			return hits, err
+			return hits, files, err
 		}
 	}
-	return hits, nil
+	return hits, files, nil
 }
