@@ -222,10 +222,12 @@ func bareClusterAndStack(ctx context.Context, repo, workDir string, built images
 		manifest.WriteString("---\n")
 		manifest.Write(data)
 	}
+	// The rendered stack holds the Secrets' values: it lives only as long as the apply needs it.
 	manifestPath := filepath.Join(workDir, "bare-stack.yaml")
-	if err := os.WriteFile(manifestPath, manifest.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(manifestPath, manifest.Bytes(), 0o600); err != nil {
 		return 0, err
 	}
+	defer os.Remove(manifestPath)
 	start := time.Now()
 	if err := provider.Create(name, kindcluster.CreateWithNodeImage(built.NodeImage), kindcluster.CreateWithKubeconfigPath(kubeconfig),
 		kindcluster.CreateWithWaitForReady(5*time.Minute)); err != nil {
