@@ -49,8 +49,8 @@ var _ = Describe("Drills interrupted by signals", Ordered, Label("drill", "inter
 		Expect(err).NotTo(HaveOccurred())
 	})
 
-	// run starts `firedrill drill` and sends sig once a progress line containing trigger appears;
-	// again names a second signal sent one second later (during the undo).
+	// run starts `firedrill drill`, calls before once a progress line containing trigger appears and
+	// then sends sig (0: none); again names a second signal sent one second later (during the undo).
 	run := func(ctx SpecContext, scenario, trigger string, sig, again syscall.Signal, before ...func()) (int, string) {
 		cmd := exec.CommandContext(ctx, bin, "drill", scenario, "--approver", approver, "--exhaustive",
 			"--runbook", runbookPath, "--ledger", ledgerAt, "--work-dir", work, "--repo", repoRoot,
@@ -71,6 +71,9 @@ var _ = Describe("Drills interrupted by signals", Ordered, Label("drill", "inter
 				sent = true
 				for _, f := range before {
 					f()
+				}
+				if sig == 0 {
+					continue
 				}
 				fmt.Fprintf(GinkgoWriter, "sending %s at: %s\n", sig, line)
 				Expect(cmd.Process.Signal(sig)).To(Succeed())
@@ -183,6 +186,22 @@ var _ = Describe("Drills interrupted by signals", Ordered, Label("drill", "inter
 		Expect(out).To(MatchRegexp(`another drill is running in this namespace: DRILL-\S+-policy holds lease aureus/firedrill-drill`))
 		Expect(out).NotTo(ContainSubstring("phase started — inject"), "the second drill injected nothing")
 		Expect(code).To(Equal(130))
+		expectBaseline(ctx)
+	}, SpecTimeout(10*time.Minute))
+
+	// The lock is released last: a drill started while another cleans up would see a settling stack.
+	It("refuses a second drill while the first one cleans up", func(ctx SpecContext) {
+		var out string
+		var secondCode int
+		code, _ := run(ctx, "ratelimit", "phase started — cleanup", 0, 0, func() {
+			cmd := exec.CommandContext(ctx, bin, "drill", "frontend", "--runbook", runbookPath, "--ledger", ledgerAt,
+				"--work-dir", work, "--repo", repoRoot, "--artifacts", GinkgoT().TempDir())
+			combined, _ := cmd.CombinedOutput()
+			out, secondCode = string(combined), cmd.ProcessState.ExitCode()
+		})
+		Expect(secondCode).To(Equal(2), out)
+		Expect(out).To(MatchRegexp(`another drill is running in this namespace: DRILL-\S+-ratelimit holds lease aureus/firedrill-drill`))
+		Expect(code).To(BeElementOf(0, 1), "the first drill recovered (1: runbook findings)")
 		expectBaseline(ctx)
 	}, SpecTimeout(10*time.Minute))
 

@@ -115,9 +115,11 @@ type Drill struct {
 	Severity  runbook.Severity
 	Commander string
 	Journal   *Journal
-	Log       logr.Logger
-	progress  Progress
-	pack      *evidence.Pack
+	// lockSeq numbers the journal's undo that releases the drill lock.
+	lockSeq  int
+	Log      logr.Logger
+	progress Progress
+	pack     *evidence.Pack
 	// shell runs the runbook's commands as written; scratch receives what they write.
 	shell   *shell.Runner
 	scratch string

@@ -6,7 +6,13 @@ import (
 	"slices"
 	"testing"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	dynamicfake "k8s.io/client-go/dynamic/fake"
+
+	"github.com/firedrill-dev/firedrill/harness/cluster"
 )
 
 func TestJournalPendingNewestFirstAndDone(t *testing.T) {
@@ -92,5 +98,62 @@ func TestSnapshotRestoreAndDiff(t *testing.T) {
 	}
 	if rev := restored.GetAnnotations()["deployment.kubernetes.io/revision"]; rev != "7" {
 		t.Errorf("restore overwrote the controller's revision annotation: %q", rev)
+	}
+}
+
+// A drill's cleanup replays its journal but keeps the lock's undo for last.
+func TestReplayExceptKeepsOneUndoPending(t *testing.T) {
+	t.Parallel()
+	configMap := func(name string) *unstructured.Unstructured {
+		u := &unstructured.Unstructured{}
+		u.SetAPIVersion("v1")
+		u.SetKind("ConfigMap")
+		u.SetNamespace("aureus")
+		u.SetName(name)
+		return u
+	}
+	dyn := dynamicfake.NewSimpleDynamicClient(runtime.NewScheme(), configMap("lock"), configMap("a"), configMap("b"))
+	c := &cluster.Cluster{Dynamic: dyn}
+	j, err := OpenJournal(filepath.Join(t.TempDir(), "d.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lockSeq int
+	for _, name := range []string{"lock", "a", "b"} {
+		seq, err := j.Record(Undo{Kind: "delete", Why: name, Version: "v1", Resource: "configmaps", Namespace: "aureus", Name: name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name == "lock" {
+			lockSeq = seq
+		}
+	}
+	if err := j.ReplayExcept(t.Context(), c, lockSeq); err != nil {
+		t.Fatal(err)
+	}
+	configMaps := dyn.Resource(schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}).Namespace("aureus")
+	list, err := configMaps.List(t.Context(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	for _, item := range list.Items {
+		left = append(left, item.GetName())
+	}
+	if !slices.Equal(left, []string{"lock"}) {
+		t.Errorf("objects left after ReplayExcept = %v, want [lock]", left)
+	}
+	pending, err := j.Pending()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pending) != 1 || pending[0].Seq != lockSeq {
+		t.Errorf("pending after ReplayExcept = %+v, want only #%d", pending, lockSeq)
+	}
+	if err := j.Replay(t.Context(), c); err != nil {
+		t.Fatal(err)
+	}
+	if pending, _ := j.Pending(); len(pending) != 0 {
+		t.Errorf("pending after Replay = %+v, want none", pending)
 	}
 }

@@ -70,6 +70,7 @@ func (d *Drill) lock(ctx context.Context) (release func(context.Context) error, 
 		_ = d.Journal.Done(seq)
 		return nil, fmt.Errorf("take drill lock: %w", err)
 	}
+	d.lockSeq = seq
 	return func(ctx context.Context) error {
 		if err := Apply(ctx, d.Cluster, undo); err != nil {
 			return fmt.Errorf("release drill lock: %w", err)
