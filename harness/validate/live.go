@@ -52,16 +52,10 @@ var (
 // data without a dry run. Each failure only execution can show becomes a finding with its output as
 // evidence; static findings are merged into the same list.
 func Live(ctx context.Context, rb *runbook.Runbook, runner *shell.Runner, table shell.Table, opts ...Option) (LiveReport, error) {
-	static, err := Run(ctx, rb, opts...)
+	static, v, err := run(ctx, rb, opts...)
 	if err != nil {
 		return LiveReport{}, err
 	}
-	o := options{}
-	for _, opt := range opts {
-		opt(&o)
-	}
-	v := &validator{rb: rb, opts: o}
-	v.collectSteps()
 	where := map[int]string{}
 	for _, s := range v.steps {
 		where[s.cmd.Line] = s.where

@@ -73,6 +73,12 @@ func WithBaseDir(dir string) Option { return func(o *options) { o.baseDir = dir 
 
 // Run validates a runbook. It reads only the files the runbook references and never runs a command.
 func Run(ctx context.Context, rb *runbook.Runbook, opts ...Option) (Report, error) {
+	rep, _, err := run(ctx, rb, opts...)
+	return rep, err
+}
+
+// run is Run also returning the validator, whose collected steps Live goes on with.
+func run(ctx context.Context, rb *runbook.Runbook, opts ...Option) (Report, *validator, error) {
 	o := options{baseDir: filepath.Dir(rb.Path)}
 	for _, opt := range opts {
 		opt(&o)
@@ -85,10 +91,10 @@ func Run(ctx context.Context, rb *runbook.Runbook, opts ...Option) (Report, erro
 	}
 	for _, check := range checks {
 		if err := ctx.Err(); err != nil {
-			return Report{}, err
+			return Report{}, nil, err
 		}
 		if err := check(ctx); err != nil {
-			return Report{}, err
+			return Report{}, nil, err
 		}
 	}
 	sortFindings(v.findings)
@@ -97,7 +103,7 @@ func Run(ctx context.Context, rb *runbook.Runbook, opts ...Option) (Report, erro
 		rep.Findings = []Finding{}
 	}
 	rep.count()
-	return rep, nil
+	return rep, v, nil
 }
 
 // count sets the totals by level.
