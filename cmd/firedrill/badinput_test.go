@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io/fs"
+	"github.com/firedrill-dev/firedrill/internal/testfs"
 	"maps"
 	"math/rand/v2"
 	"os"
@@ -13,7 +13,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 )
 
@@ -79,59 +78,10 @@ func runCLI(t *testing.T, dir string, env []string, args ...string) (stdout, std
 	return out.String(), errOut.String(), code
 }
 
-// tree returns every file under dir with its content, and every directory with "/".
-func tree(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	files := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		if d.IsDir() {
-			files[rel+"/"] = ""
-			return nil
-		}
-		b, err := os.ReadFile(p)
-		files[rel] = string(b)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return files
-}
-
-// mountFull mounts a small tmpfs on dir, lets prepare write there while there is space, then fills
-// it so that every later write fails with ENOSPC. The mount is removed when the test ends.
+// mountFull is testfs.MountFull with the cases' setup functions.
 func mountFull(t *testing.T, dir string, prepare func(t *testing.T, dir string)) {
 	t.Helper()
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=256k,mode=0755"); err != nil {
-		t.Fatalf("mount tmpfs on %s: %v", dir, err)
-	}
-	// Runs before the case directory's own cleanup, registered earlier, removes it.
-	t.Cleanup(func() {
-		if err := syscall.Unmount(dir, syscall.MNT_DETACH); err != nil {
-			t.Errorf("unmount %s: %v", dir, err)
-		}
-	})
-	prepare(t, dir)
-	filler, err := os.Create(filepath.Join(dir, "filler"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer filler.Close()
-	block := bytes.Repeat([]byte{'x'}, 4096)
-	for {
-		if _, err := filler.Write(block); errors.Is(err, syscall.ENOSPC) {
-			return
-		} else if err != nil {
-			t.Fatal(err)
-		}
-	}
+	testfs.MountFull(t, dir, func(dir string) { prepare(t, dir) })
 }
 
 // What a case needs from the machine; a case whose need is not met is skipped.
@@ -314,7 +264,7 @@ func TestBadInput(t *testing.T) {
 			if c.setup != nil {
 				c.setup(t, dir)
 			}
-			before := tree(t, dir)
+			before := testfs.Snapshot(t, dir)
 
 			stdout, stderr, code := runCLI(t, dir, c.env, strings.Fields(c.args)...)
 
@@ -333,7 +283,7 @@ func TestBadInput(t *testing.T) {
 			if stdout != wantOut {
 				t.Errorf("stdout = %q, want %q", stdout, wantOut)
 			}
-			if after := tree(t, dir); !maps.Equal(after, before) {
+			if after := testfs.Snapshot(t, dir); !maps.Equal(after, before) {
 				t.Errorf("files changed:\nbefore %v\nafter  %v", slices.Sorted(maps.Keys(before)), slices.Sorted(maps.Keys(after)))
 				for name, b := range before {
 					if a, ok := after[name]; ok && a != b {

@@ -3,75 +3,25 @@
 package evidence_test
 
 import (
-	"bytes"
 	"errors"
-	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/firedrill-dev/firedrill/harness/evidence"
+	"github.com/firedrill-dev/firedrill/internal/testfs"
 )
 
-// fullDisk mounts a small tmpfs on a new directory, lets prepare write there while there is space,
-// then fills it: every later write fails with ENOSPC. It needs root (CI runs tests as root).
+// fullDisk is a new directory on a full filesystem, holding what prepare wrote (testfs.MountFull).
 func fullDisk(t *testing.T, prepare func(dir string)) string {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("mounting a tmpfs needs root")
-	}
 	dir := t.TempDir()
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=256k,mode=0755"); err != nil {
-		t.Fatalf("mount tmpfs on %s: %v", dir, err)
-	}
-	// Registered after t.TempDir's own cleanup, so it runs before the directory is removed.
-	t.Cleanup(func() {
-		if err := syscall.Unmount(dir, syscall.MNT_DETACH); err != nil {
-			t.Errorf("unmount %s: %v", dir, err)
-		}
-	})
-	prepare(dir)
-	filler, err := os.Create(filepath.Join(dir, "filler"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer filler.Close()
-	block := bytes.Repeat([]byte{'x'}, 4096)
-	for {
-		if _, err := filler.Write(block); errors.Is(err, syscall.ENOSPC) {
-			return dir
-		} else if err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-// snapshot returns every file under dir with its content, and every directory with "/".
-func snapshot(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	files := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		if d.IsDir() {
-			files[rel+"/"] = ""
-			return nil
-		}
-		b, err := os.ReadFile(p)
-		files[rel] = string(b)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return files
+	testfs.MountFull(t, dir, prepare)
+	return dir
 }
 
 // TestFullDisk: on a full filesystem every write to a pack fails with one line naming the pack's
@@ -139,7 +89,7 @@ func TestFullDisk(t *testing.T) {
 					t.Fatal(err)
 				}
 			})
-			before := snapshot(t, disk)
+			before := testfs.Snapshot(t, disk)
 
 			err := c.op(open, root)
 			want := strings.NewReplacer("ROOT", root, "PACK", open.Dir()).Replace(c.want)
@@ -149,7 +99,7 @@ func TestFullDisk(t *testing.T) {
 			if !errors.Is(err, evidence.ErrNoSpace) {
 				t.Errorf("error %v does not match ErrNoSpace", err)
 			}
-			if after := snapshot(t, disk); !maps.Equal(after, before) {
+			if after := testfs.Snapshot(t, disk); !maps.Equal(after, before) {
 				t.Errorf("the full filesystem changed:\nbefore %v\nafter  %v", keys(before), keys(after))
 			}
 			if problems, err := evidence.Verify(filepath.Join(root, "incidents", sealed)); err != nil || len(problems) > 0 {
