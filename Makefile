@@ -101,6 +101,10 @@ run-drills: build ## Run the drills on the cluster that is up (SCENARIO=..., SEV
 	html=$$?; \
 	if [ $$drills -ne 0 ]; then exit $$drills; fi; exit $$html
 
+.PHONY: repeat-drills
+repeat-drills: build ## Flakiness check: the five-drill suite RUNS times (default 10) back to back on the cluster that is up; summary in ARTIFACTS
+	RUNS=$(or $(RUNS),10) ARTIFACTS=$(if $(filter artifacts,$(ARTIFACTS)),artifacts/repeat,$(ARTIFACTS)) bash hack/repeat-drills.sh
+
 .PHONY: html
 html: build ## HTML pages of the last run: an index, a page per drill (timeline, options, evidence links), compliance (ARTIFACTS=...)
 	$(FIREDRILL) html --results $(ARTIFACTS)/results --runbook $(RUNBOOK) --ledger $(LEDGER) --out $(ARTIFACTS)/html

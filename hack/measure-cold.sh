@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Measures the cold path of a fresh machine on this one, leaving this machine's Docker and caches
+# alone: a clean clone, a second dockerd with its own empty data root and socket, and empty Go and
+# firedrill caches. Times `make images` (cold), `make cluster-up`, `make cluster-down` and a second
+# `make images`; writes the table to $COLD_DIR/timings.md. Root only; not for CI.
+#
+# The second dockerd runs without iptables rules and without docker0, so it cannot disturb the
+# first daemon's networks; kind's nodes still reach each other on their own bridge.
+set -euo pipefail
+[ "$(id -u)" = 0 ] || { echo "measure-cold: run as root (it starts a second dockerd)" >&2; exit 2; }
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cold=${COLD_DIR:-/var/tmp/firedrill-cold}
+sock=$cold/docker.sock
+
+if [ -e "$cold" ]; then
+  echo "measure-cold: $cold exists; remove it first (rm -rf $cold) for a cold measurement" >&2
+  exit 2
+fi
+mkdir -p "$cold"
+git clone -q "$repo" "$cold/src"
+
+dockerd --data-root "$cold/docker" --exec-root "$cold/exec" --pidfile "$cold/dockerd.pid" \
+  -H "unix://$sock" --iptables=false --bridge=none >"$cold/dockerd.log" 2>&1 &
+dockerd_pid=$!
+stop_dockerd() {
+  (cd "$cold/src" && make --no-print-directory cluster-down >>"$cold/steps.log" 2>&1) || true
+  kill "$dockerd_pid" 2>/dev/null || true
+  wait "$dockerd_pid" 2>/dev/null || true
+}
+trap stop_dockerd EXIT
+
+export DOCKER_HOST=unix://$sock XDG_CACHE_HOME=$cold/cache GOPATH=$cold/gopath GOFLAGS=-modcacherw
+unset GOCACHE GOMODCACHE
+for _ in $(seq 120); do docker info >/dev/null 2>&1 && break; sleep 0.5; done
+
+cd "$cold/src"
+table=$cold/timings.md
+echo "| step | seconds |" >"$table"
+echo "|---|---|" >>"$table"
+step() {
+  local name=$1; shift
+  local start=$SECONDS
+  echo "measure-cold: $name" >&2
+  "$@" >>"$cold/steps.log" 2>&1
+  echo "| $name | $(( SECONDS - start )) |" >>"$table"
+}
+step "make images (cold: empty Docker, Go and firedrill caches)" make images
+step "make cluster-up (images cached)" make cluster-up
+step "make cluster-down" make cluster-down
+step "make images (again, nothing changed)" make images
+cat "$table"
