@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -112,4 +113,22 @@ var _ = Describe("Runbook commands run on the drill cluster", Label("cluster", "
 		Expect(rows).To(Equal(commands), "nothing silently unchecked")
 		noSecrets(rep, table)
 	})
+
+	// kubectl wait and rollout status watch on a context of their own; the runner must still stop
+	// waiting at its timeout, or one pasted command stalls a drill until the progress deadline.
+	It("stops waiting for a kubectl command that ignores cancellation", func(ctx SpecContext) {
+		runner, err := shell.New(shell.Config{
+			Kubeconfig: testCluster.Kubeconfig, Namespace: stack.Namespace, Scratch: GinkgoT().TempDir(),
+			Table: shell.Table{}, Timeout: 2 * time.Second,
+		})
+		Expect(err).NotTo(HaveOccurred())
+		out := runner.Run(ctx, runbook.Command{Line: 1,
+			Text: "kubectl wait --for=condition=NeverTrue pod -l component=frontend -n aureus --timeout=1h"})
+		Expect(out.Status).To(Equal(shell.TimedOut), "%+v", out)
+		Expect(out.Reason).To(Equal("still running after 2s"))
+		// The runner is usable again, and what the abandoned kubectl prints later goes nowhere.
+		next := runner.Run(ctx, runbook.Command{Line: 2, Text: "kubectl get deployment aureus-frontend -n aureus -o name"})
+		Expect(next.Status).To(Equal(shell.Succeeded), "%+v", next)
+		Expect(next.Stdout).To(Equal("deployment.apps/aureus-frontend\n"))
+	}, SpecTimeout(2*time.Minute))
 })

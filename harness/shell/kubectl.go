@@ -3,9 +3,11 @@ package shell
 import (
 	"context"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -64,38 +66,19 @@ func (r *Runner) kubectl(ctx context.Context, args []string) error {
 	}
 	namespace := r.cfg.Namespace
 	flags.Namespace = &namespace
-	root := kubectlcmd.NewKubectlCommand(kubectlcmd.KubectlOptions{
-		Arguments:   append([]string{"kubectl"}, args...),
-		ConfigFlags: flags,
-		IOStreams:   genericiooptions.IOStreams{In: hc.Stdin, Out: hc.Stdout, ErrOut: hc.Stderr},
-	})
-	root.SetArgs(args)
-	root.SetIn(hc.Stdin)
-	root.SetOut(hc.Stdout)
-	root.SetErr(hc.Stderr)
-	code := func() (code int) {
-		defer func() {
-			if p := recover(); p != nil {
-				f, ok := p.(kubectlFatal)
-				if !ok {
-					panic(p)
-				}
-				if f.msg != "" {
-					msg := f.msg
-					if !strings.HasSuffix(msg, "\n") {
-						msg += "\n"
-					}
-					_, _ = hc.Stderr.Write([]byte(msg))
-				}
-				code = max(f.code, 1)
-			}
-		}()
-		if err := root.ExecuteContext(ctx); err != nil {
-			_, _ = fmt.Fprintln(hc.Stderr, "error:", err)
-			return 1
-		}
-		return 0
-	}()
+	// Some kubectl commands (rollout status, wait) watch on a context of their own and ignore ctx:
+	// kubectl runs beside the shell, which stops waiting when ctx ends. Its later output is dropped.
+	stdout, stderr := &detachable{w: hc.Stdout}, &detachable{w: hc.Stderr}
+	done := make(chan int, 1)
+	go func() { done <- executeKubectl(ctx, flags, args, hc.Stdin, stdout, stderr) }()
+	var code int
+	select {
+	case code = <-done:
+	case <-ctx.Done():
+		stdout.detach()
+		stderr.detach()
+		return ctx.Err()
+	}
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
@@ -175,3 +158,53 @@ func existenceCheck(args []string) []string {
 	}
 	return append(append([]string{"get"}, words[2:]...), "-o", "name")
 }
+
+// executeKubectl runs one kubectl command line and returns its exit code.
+func executeKubectl(ctx context.Context, flags *genericclioptions.ConfigFlags, args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
+	root := kubectlcmd.NewKubectlCommand(kubectlcmd.KubectlOptions{
+		Arguments:   append([]string{"kubectl"}, args...),
+		ConfigFlags: flags,
+		IOStreams:   genericiooptions.IOStreams{In: stdin, Out: stdout, ErrOut: stderr},
+	})
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	defer func() {
+		if p := recover(); p != nil {
+			f, ok := p.(kubectlFatal)
+			if !ok {
+				panic(p)
+			}
+			if f.msg != "" {
+				msg := f.msg
+				if !strings.HasSuffix(msg, "\n") {
+					msg += "\n"
+				}
+				_, _ = stderr.Write([]byte(msg))
+			}
+			code = max(f.code, 1)
+		}
+	}()
+	if err := root.ExecuteContext(ctx); err != nil {
+		_, _ = fmt.Fprintln(stderr, "error:", err)
+		return 1
+	}
+	return 0
+}
+
+// detachable passes writes on until detach; after it, writes are dropped. detach does not wait
+// for a write in progress (it may be blocked on a pipe nobody reads any more).
+type detachable struct {
+	w        io.Writer
+	detached atomic.Bool
+}
+
+func (d *detachable) Write(p []byte) (int, error) {
+	if d.detached.Load() {
+		return len(p), nil
+	}
+	return d.w.Write(p)
+}
+
+func (d *detachable) detach() { d.detached.Store(true) }
