@@ -144,6 +144,30 @@ func (c *Cluster) WaitRollout(ctx context.Context, gvr schema.GroupVersionResour
 	return nil
 }
 
+// RolledOut tells whether a workload's current spec is fully rolled out, as kubectl rollout status
+// would say, without waiting.
+func (c *Cluster) RolledOut(ctx context.Context, gvr schema.GroupVersionResource, ns, name string) (bool, error) {
+	viewer, err := polymorphichelpers.StatusViewerFor(schema.GroupKind{Group: gvr.Group, Kind: kindOf(gvr.Resource)})
+	if err != nil {
+		return false, err
+	}
+	obj, err := c.Dynamic.Resource(gvr).Namespace(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return false, err
+	}
+	_, done, err := viewer.Status(obj, 0)
+	return done && err == nil, nil
+}
+
+// WaitObserved waits until the workload's controller has seen its current spec (observedGeneration),
+// for a spec that is not expected to roll out completely, such as a broken release put back.
+func (c *Cluster) WaitObserved(ctx context.Context, gvr schema.GroupVersionResource, ns, name string) error {
+	return c.WaitFor(ctx, gvr, ns, name, func(obj *unstructured.Unstructured) (bool, error) {
+		observed, _, _ := unstructured.NestedInt64(obj.Object, "status", "observedGeneration")
+		return observed >= obj.GetGeneration(), nil
+	})
+}
+
 func kindOf(resource string) string {
 	switch resource {
 	case "deployments":

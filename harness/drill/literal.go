@@ -26,6 +26,9 @@ type literalRun struct {
 type journaled struct {
 	seq  int
 	undo Undo
+	// rolledOut: the workload was fully rolled out before the option, so its restore is waited for
+	// until it is again; a broken rollout put back is only waited for until its controller sees it.
+	rolledOut bool
 }
 
 // resourceByKind maps the resource words runbooks use to what the journal can restore.
@@ -74,11 +77,17 @@ func (d *Drill) runAsWritten(ctx context.Context, opt Option, model runbook.Opti
 					// The object does not exist: the command will fail and say so.
 					continue
 				}
+				rolledOut := false
+				if gvr == Deployments || gvr == StatefulSets {
+					if rolledOut, err = d.Cluster.RolledOut(ctx, gvr, d.Namespace, name); err != nil {
+						return "", nil, "", err
+					}
+				}
 				seq, err := d.Journal.Record(undo)
 				if err != nil {
 					return "", nil, "", err
 				}
-				run.undos = append(run.undos, journaled{seq, undo})
+				run.undos = append(run.undos, journaled{seq: seq, undo: undo, rolledOut: rolledOut})
 			}
 		}
 	}
@@ -135,7 +144,8 @@ func (d *Drill) runAsWritten(ctx context.Context, opt Option, model runbook.Opti
 	return "", nil, "failed as written; the Go step was run instead", nil
 }
 
-// undoLiteral restores every object an option run as written changed, and waits for workloads.
+// undoLiteral restores every object an option run as written changed, and waits for workloads to
+// be back where they were: rolled out, or (a broken release) seen by their controller.
 func (d *Drill) undoLiteral(ctx context.Context, run *literalRun) error {
 	if run == nil {
 		return nil
@@ -147,8 +157,15 @@ func (d *Drill) undoLiteral(ctx context.Context, run *literalRun) error {
 			errs = append(errs, err)
 			continue
 		}
-		if gvr := u.undo.gvr(); gvr == Deployments || gvr == StatefulSets {
+		gvr := u.undo.gvr()
+		switch {
+		case gvr != Deployments && gvr != StatefulSets:
+		case u.rolledOut:
 			if err := d.WaitRollout(ctx, gvr, u.undo.Name); err != nil {
+				errs = append(errs, err)
+			}
+		default:
+			if err := d.Cluster.WaitObserved(ctx, gvr, d.Namespace, u.undo.Name); err != nil {
 				errs = append(errs, err)
 			}
 		}
