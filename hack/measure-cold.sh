@@ -24,8 +24,11 @@ dockerd --data-root "$cold/docker" --exec-root "$cold/exec" --pidfile "$cold/doc
 dockerd_pid=$!
 stop_dockerd() {
   (cd "$cold/src" && make --no-print-directory cluster-down >>"$cold/steps.log" 2>&1) || true
+  docker network rm kind >/dev/null 2>&1 || true # its bridge would outlive the daemon
   kill "$dockerd_pid" 2>/dev/null || true
   wait "$dockerd_pid" 2>/dev/null || true
+  umount "$cold/exec/netns/default" 2>/dev/null || true
+  echo "measure-cold: done; remove $cold (the second daemon's images and caches) when read" >&2
 }
 trap stop_dockerd EXIT
 
