@@ -23,8 +23,9 @@ dockerd --data-root "$cold/docker" --exec-root "$cold/exec" --pidfile "$cold/doc
   -H "unix://$sock" --iptables=false --bridge=none >"$cold/dockerd.log" 2>&1 &
 dockerd_pid=$!
 stop_dockerd() {
-  (cd "$cold/src" && make --no-print-directory cluster-down >>"$cold/steps.log" 2>&1) || true
-  docker network rm kind >/dev/null 2>&1 || true # its bridge would outlive the daemon
+  # Only ever the second daemon's cluster and network, never this machine's own.
+  (cd "$cold/src" && DOCKER_HOST=unix://$sock make --no-print-directory cluster-down >>"$cold/steps.log" 2>&1) || true
+  DOCKER_HOST=unix://$sock docker network rm kind >/dev/null 2>&1 || true # its bridge would outlive the daemon
   kill "$dockerd_pid" 2>/dev/null || true
   wait "$dockerd_pid" 2>/dev/null || true
   umount "$cold/exec/netns/default" 2>/dev/null || true
