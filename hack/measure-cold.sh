@@ -4,8 +4,9 @@
 # firedrill caches. Times `make images` (cold), `make cluster-up`, `make cluster-down` and a second
 # `make images`; writes the table to $COLD_DIR/timings.md. Root only; not for CI.
 #
-# The second dockerd runs without iptables rules and without docker0, so it cannot disturb the
-# first daemon's networks; kind's nodes still reach each other on their own bridge.
+# The second dockerd runs without iptables rules and on a bridge of its own (firedrill-cold0), so it
+# cannot disturb the first daemon's networks. Never --bridge=none: dockerd then deletes the host's
+# docker0, which the first daemon needs (this script once did).
 set -euo pipefail
 [ "$(id -u)" = 0 ] || { echo "measure-cold: run as root (it starts a second dockerd)" >&2; exit 2; }
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,8 +20,12 @@ fi
 mkdir -p "$cold"
 git clone -q "$repo" "$cold/src"
 
+bridge=firedrill-cold0
+ip link show "$bridge" >/dev/null 2>&1 || ip link add "$bridge" type bridge
+ip addr replace 10.213.0.1/24 dev "$bridge"
+ip link set "$bridge" up
 dockerd --data-root "$cold/docker" --exec-root "$cold/exec" --pidfile "$cold/dockerd.pid" \
-  -H "unix://$sock" --iptables=false --bridge=none >"$cold/dockerd.log" 2>&1 &
+  -H "unix://$sock" --iptables=false --bridge="$bridge" >"$cold/dockerd.log" 2>&1 &
 dockerd_pid=$!
 stop_dockerd() {
   # Only ever the second daemon's cluster and network, never this machine's own.
@@ -29,6 +34,7 @@ stop_dockerd() {
   kill "$dockerd_pid" 2>/dev/null || true
   wait "$dockerd_pid" 2>/dev/null || true
   umount "$cold/exec/netns/default" 2>/dev/null || true
+  ip link delete "$bridge" 2>/dev/null || true
   echo "measure-cold: done; remove $cold (the second daemon's images and caches) when read" >&2
 }
 trap stop_dockerd EXIT
