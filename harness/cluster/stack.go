@@ -126,7 +126,7 @@ func (c *Cluster) WaitRolledOut(ctx context.Context, objs []*unstructured.Unstru
 
 // WaitRollout waits for one workload's rollout to complete.
 func (c *Cluster) WaitRollout(ctx context.Context, gvr schema.GroupVersionResource, ns, name string) error {
-	viewer, err := polymorphichelpers.StatusViewerFor(schema.GroupKind{Group: gvr.Group, Kind: kindOf(gvr.Resource)})
+	viewer, err := statusViewer(gvr)
 	if err != nil {
 		return err
 	}
@@ -147,7 +147,7 @@ func (c *Cluster) WaitRollout(ctx context.Context, gvr schema.GroupVersionResour
 // RolledOut tells whether a workload's current spec is fully rolled out, as kubectl rollout status
 // would say, without waiting.
 func (c *Cluster) RolledOut(ctx context.Context, gvr schema.GroupVersionResource, ns, name string) (bool, error) {
-	viewer, err := polymorphichelpers.StatusViewerFor(schema.GroupKind{Group: gvr.Group, Kind: kindOf(gvr.Resource)})
+	viewer, err := statusViewer(gvr)
 	if err != nil {
 		return false, err
 	}
@@ -166,6 +166,11 @@ func (c *Cluster) WaitObserved(ctx context.Context, gvr schema.GroupVersionResou
 		observed, _, _ := unstructured.NestedInt64(obj.Object, "status", "observedGeneration")
 		return observed >= obj.GetGeneration(), nil
 	})
+}
+
+// statusViewer is kubectl's rollout status logic for the workload's kind.
+func statusViewer(gvr schema.GroupVersionResource) (polymorphichelpers.StatusViewer, error) {
+	return polymorphichelpers.StatusViewerFor(schema.GroupKind{Group: gvr.Group, Kind: kindOf(gvr.Resource)})
 }
 
 func kindOf(resource string) string {
