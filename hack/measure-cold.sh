@@ -2,12 +2,19 @@
 # Measures the cold path of a fresh machine on this one, leaving this machine's Docker and caches
 # alone: a clean clone, a second dockerd with its own empty data root and socket, and empty Go and
 # firedrill caches. Times `make images` (cold), `make cluster-up`, `make cluster-down` and a second
-# `make images`; writes the table to $COLD_DIR/timings.md. Root only; not for CI.
+# `make images`; with the argument `ci`, times the whole of `.ci/run` (cold) and then a second
+# `make images`. Writes the table to $COLD_DIR/timings.md. Root only; not for CI.
+#
+# Usage: measure-cold.sh [ci]
 #
 # The second dockerd runs without iptables rules and on a bridge of its own (firedrill-cold0), so it
 # cannot disturb the first daemon's networks. Never --bridge=none: dockerd then deletes the host's
 # docker0, which the first daemon needs (this script once did).
 set -euo pipefail
+case "${1:-}" in
+"" | ci) ;;
+*) echo "measure-cold: unknown argument '$1' (usage: measure-cold.sh [ci])" >&2; exit 2 ;;
+esac
 [ "$(id -u)" = 0 ] || { echo "measure-cold: run as root (it starts a second dockerd)" >&2; exit 2; }
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cold=${COLD_DIR:-/var/tmp/firedrill-cold}
@@ -54,8 +61,16 @@ step() {
   "$@" >>"$cold/steps.log" 2>&1
   echo "| $name | $(( SECONDS - start )) |" >>"$table"
 }
-step "make images (cold: empty Docker, Go and firedrill caches)" make images
-step "make cluster-up (images cached)" make cluster-up
-step "make cluster-down" make cluster-down
+case "${1:-}" in
+ci)
+  step "CI=true bash .ci/run (cold: empty Docker, Go and firedrill caches)" env CI=true bash .ci/run
+  grep '^ci: ' "$cold/steps.log" | sed 's/^/measure-cold: /' >&2
+  ;;
+"")
+  step "make images (cold: empty Docker, Go and firedrill caches)" make images
+  step "make cluster-up (images cached)" make cluster-up
+  step "make cluster-down" make cluster-down
+  ;;
+esac
 step "make images (again, nothing changed)" make images
 cat "$table"
