@@ -54,17 +54,16 @@ func (b *builder) binaries(ctx context.Context, kubeVersion string) (binaries, e
 	}
 	bins.etcd = filepath.Join(etcdDir, "etcd")
 
-	coreDNSVersion, err := kubeadmImageTag(ctx, bins.kube("kubeadm"), kubeVersion, "coredns")
-	if err != nil {
+	if bins.coredns, err = b.buildCoreDNS(ctx, bins.kube("kubeadm"), kubeVersion); err != nil {
 		return bins, err
 	}
+
 	for _, tool := range []struct {
 		pkg, version string
 		dst          *string
 	}{
 		{"sigs.k8s.io/cri-tools/cmd/crictl", crictlVersion, &bins.crictl},
 		{"github.com/rancher/local-path-provisioner", lppVersion, &bins.lpp},
-		{"github.com/coredns/coredns", coreDNSVersion, &bins.coredns},
 	} {
 		name := filepath.Base(tool.pkg)
 		dir, err := b.cached(ctx, name+"-"+tool.version+"-"+runtime.Version(), func(out string) error {
@@ -77,6 +76,36 @@ func (b *builder) binaries(ctx context.Context, kubeVersion string) (binaries, e
 		*tool.dst = filepath.Join(dir, name)
 	}
 	return bins, nil
+}
+
+// buildCoreDNS compiles CoreDNS with the plugins kind's Corefile uses (fixtures/images/coredns), at
+// the version kubeadm asks for.
+func (b *builder) buildCoreDNS(ctx context.Context, kubeadm, kubeVersion string) (string, error) {
+	want, err := kubeadmImageTag(ctx, kubeadm, kubeVersion, "coredns")
+	if err != nil {
+		return "", err
+	}
+	src := filepath.Join(b.cfg.RepoRoot, "fixtures/images/coredns")
+	list := exec.CommandContext(ctx, "go", "list", "-m", "-f", "{{.Version}}", "github.com/coredns/coredns")
+	list.Dir = src
+	have, err := list.Output()
+	if err != nil {
+		return "", fmt.Errorf("go list -m github.com/coredns/coredns in %s: %w", src, err)
+	}
+	if strings.TrimSpace(string(have)) != want {
+		return "", fmt.Errorf("kubeadm %s asks for CoreDNS %s but fixtures/images/coredns builds %s: update its go.mod (go get github.com/coredns/coredns@%s)", kubeVersion, want, strings.TrimSpace(string(have)), want)
+	}
+	k := newKey("coredns").add("go", runtime.Version())
+	if err := k.addTree(src); err != nil {
+		return "", err
+	}
+	out, err := b.cached(ctx, "coredns-"+want+"-"+k.sum(), func(out string) error {
+		return b.run(ctx, src, []string{"CGO_ENABLED=0"}, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", filepath.Join(out, "coredns"), ".")
+	})
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(out, "coredns"), nil
 }
 
 // kubeadmImageTag returns the tag kubeadm uses for the image whose name ends with /name.

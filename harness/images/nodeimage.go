@@ -43,7 +43,7 @@ func (b *builder) nodeImage(ctx context.Context, base string) (string, error) {
 	}
 	k := newKey("node").add("recipe", nodeRecipe).add("base", base).add("kubernetes", kubeVersion).add("kind", kindVersion).
 		add("crictl", crictlVersion).add("local-path-provisioner", lppVersion).add("go", runtime.Version())
-	for _, dir := range []string{"kind-base", "kubernetes", "etcd", "kindnetd", "kube-proxy"} {
+	for _, dir := range []string{"kind-base", "kubernetes", "etcd", "coredns", "kindnetd", "kube-proxy"} {
 		if err := k.addTree(filepath.Join(root, "fixtures/images", dir)); err != nil {
 			return "", err
 		}
