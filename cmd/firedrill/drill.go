@@ -55,6 +55,9 @@ Exit codes: 0 drill passed, 1 drill passed but the runbook has error-level findi
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if !isDrillWorker() {
+				return superviseDrill(cmd)
+			}
 			_, rb, err := loadRunbook(runbookPath, config)
 			if err != nil {
 				return err
@@ -89,6 +92,9 @@ Exit codes: 0 drill passed, 1 drill passed but the runbook has error-level findi
 			signals := make(chan os.Signal, 4)
 			signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
 			defer signal.Stop(signals)
+			if os.Getenv(drillWorkerEnv) != "" {
+				forwardControl(signals)
+			}
 			var caught atomic.Value // os.Signal
 			go func() {
 				for s := range signals {

@@ -26,7 +26,13 @@ type exitError struct {
 	err  error
 }
 
-func (e *exitError) Error() string { return e.err.Error() }
+// An exitError without err exits silently: the message was printed already.
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit code %d", e.code)
+	}
+	return e.err.Error()
+}
 func (e *exitError) Unwrap() error { return e.err }
 
 func badInput(format string, args ...any) error {
@@ -47,6 +53,7 @@ func newRootCmd() *cobra.Command {
 }
 
 func main() {
+	superviseDrills = true
 	line, code := outcome(newRootCmd().Execute())
 	if line != "" {
 		fmt.Fprintln(os.Stderr, line)
@@ -63,6 +70,9 @@ func outcome(err error) (string, int) {
 	line := "firedrill: " + oneLineErr(err)
 	var exit *exitError
 	if errors.As(err, &exit) {
+		if exit.err == nil {
+			return "", exit.code
+		}
 		return line, exit.code
 	}
 	return line, exitBadInput

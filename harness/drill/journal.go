@@ -165,10 +165,13 @@ func (j *Journal) Pending() ([]PendingEntry, error) {
 // Replay carries out every pending undo, newest first, and marks each done. It keeps going past
 // failures and returns them all, so one stuck undo does not leave the others behind.
 func (j *Journal) Replay(ctx context.Context, c *cluster.Cluster) error {
-	return j.ReplayExcept(ctx, c, 0)
+	return j.ReplayExcept(ctx, c, keepNone)
 }
 
-// ReplayExcept is Replay leaving the undo numbered keep pending (0 keeps none): a running drill's
+// keepNone is no sequence number: Record numbers undos from 1.
+const keepNone = 0
+
+// ReplayExcept is Replay leaving the undo numbered keep pending (keepNone: none): a running drill's
 // lock is released only after its cleanup has checked the stack.
 func (j *Journal) ReplayExcept(ctx context.Context, c *cluster.Cluster, keep int) error {
 	pending, err := j.Pending()
