@@ -58,8 +58,11 @@ step() {
   local name=$1; shift
   local start=$SECONDS
   echo "measure-cold: $name" >&2
-  "$@" >>"$cold/steps.log" 2>&1
-  echo "| $name | $(( SECONDS - start )) |" >>"$table"
+  local rc=0
+  "$@" >>"$cold/steps.log" 2>&1 || rc=$?
+  # A failed step is timed too (and says so): the time to fail is part of the measurement.
+  echo "| $name | $(( SECONDS - start ))$( [ $rc = 0 ] || echo " (failed: exit $rc)") |" >>"$table"
+  return $rc
 }
 case "${1:-}" in
 ci)
