@@ -41,18 +41,9 @@ func (b *builder) binaries(ctx context.Context, kubeVersion string) (binaries, e
 		return bins, err
 	}
 
-	etcdSrc := filepath.Join(root, "fixtures/images/etcd")
-	k = newKey("etcd").add("go", runtime.Version())
-	if err := k.addTree(etcdSrc); err != nil {
+	if bins.etcd, err = b.buildFixture(ctx, "etcd", ""); err != nil {
 		return bins, err
 	}
-	etcdDir, err := b.cached(ctx, "etcd-"+k.sum(), func(out string) error {
-		return b.run(ctx, etcdSrc, []string{"CGO_ENABLED=0"}, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", filepath.Join(out, "etcd"), ".")
-	})
-	if err != nil {
-		return bins, err
-	}
-	bins.etcd = filepath.Join(etcdDir, "etcd")
 
 	if bins.coredns, err = b.buildCoreDNS(ctx, bins.kube("kubeadm"), kubeVersion); err != nil {
 		return bins, err
@@ -85,27 +76,35 @@ func (b *builder) buildCoreDNS(ctx context.Context, kubeadm, kubeVersion string)
 	if err != nil {
 		return "", err
 	}
-	src := filepath.Join(b.cfg.RepoRoot, "fixtures/images/coredns")
-	list := exec.CommandContext(ctx, "go", "list", "-m", "-f", "{{.Version}}", "github.com/coredns/coredns")
-	list.Dir = src
-	have, err := list.Output()
+	have, err := moduleVersion(filepath.Join(b.cfg.RepoRoot, "fixtures/images/coredns/go.mod"), "github.com/coredns/coredns")
 	if err != nil {
-		return "", fmt.Errorf("go list -m github.com/coredns/coredns in %s: %w", src, err)
+		return "", err
 	}
-	if strings.TrimSpace(string(have)) != want {
-		return "", fmt.Errorf("kubeadm %s asks for CoreDNS %s but fixtures/images/coredns builds %s: update its go.mod (go get github.com/coredns/coredns@%s)", kubeVersion, want, strings.TrimSpace(string(have)), want)
+	if have != want {
+		return "", fmt.Errorf("kubeadm %s asks for CoreDNS %s but fixtures/images/coredns builds %s: update its go.mod (go get github.com/coredns/coredns@%s)", kubeVersion, want, have, want)
 	}
-	k := newKey("coredns").add("go", runtime.Version())
+	return b.buildFixture(ctx, "coredns", want)
+}
+
+// buildFixture compiles the command in fixtures/images/<name>, a Go module of its own, into a cache
+// directory keyed by its sources (and version, when given).
+func (b *builder) buildFixture(ctx context.Context, name, version string) (string, error) {
+	src := filepath.Join(b.cfg.RepoRoot, "fixtures/images", name)
+	k := newKey(name).add("go", runtime.Version())
 	if err := k.addTree(src); err != nil {
 		return "", err
 	}
-	out, err := b.cached(ctx, "coredns-"+want+"-"+k.sum(), func(out string) error {
-		return b.run(ctx, src, []string{"CGO_ENABLED=0"}, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", filepath.Join(out, "coredns"), ".")
+	cacheName := name + "-" + k.sum()
+	if version != "" {
+		cacheName = name + "-" + version + "-" + k.sum()
+	}
+	out, err := b.cached(ctx, cacheName, func(out string) error {
+		return b.run(ctx, src, []string{"CGO_ENABLED=0"}, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", filepath.Join(out, name), ".")
 	})
 	if err != nil {
 		return "", err
 	}
-	return filepath.Join(out, "coredns"), nil
+	return filepath.Join(out, name), nil
 }
 
 // kubeadmImageTag returns the tag kubeadm uses for the image whose name ends with /name.
