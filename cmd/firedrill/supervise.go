@@ -49,20 +49,16 @@ func superviseDrill(cmd *cobra.Command) error {
 	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(signals)
 
-	started, done := make(chan error, 1), make(chan error, 1)
+	done := make(chan error, 1)
 	go func() {
 		// Pdeathsig fires when the thread that started the worker ends: keep this one until then.
 		runtime.LockOSThread()
 		if err := worker.Start(); err != nil {
-			started <- err
+			done <- fmt.Errorf("cannot start the drill worker: %w", err)
 			return
 		}
-		started <- nil
 		done <- worker.Wait()
 	}()
-	if err := <-started; err != nil {
-		return fmt.Errorf("cannot start the drill worker: %w", err)
-	}
 	for {
 		select {
 		case s := <-signals:
